@@ -1,0 +1,1 @@
+"""Code that runs inside a sandboxed worker process, around the user's function."""

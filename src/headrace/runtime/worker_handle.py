@@ -1,0 +1,187 @@
+"""The parent's handle on one sandboxed worker: load its function, invoke it under a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from headrace.errors import ErrorCategory
+from headrace.runtime import protocol
+from headrace.runtime.egress import Fetcher
+from headrace.runtime.lockdown import DEFAULT_MEMORY_BYTES
+from headrace.runtime.validation import FunctionKind
+
+DEFAULT_TIMEOUT_S = 5.0
+MAX_TIMEOUT_S = 60.0
+DEFAULT_LOG_CAP_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function instance as the runtime hosts it: a worker only ever serves one spec key."""
+
+    key: str
+    """Identifies the instance (workspace, instance, version); workers are never shared across keys."""
+    code: str
+    kind: FunctionKind
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    log_cap_bytes: int = DEFAULT_LOG_CAP_BYTES
+
+
+Outcome = dict[str, Any]
+
+
+def failure(error_type: str, category: ErrorCategory, message: str, **extra: Any) -> Outcome:
+    return {
+        "ok": False,
+        "result": None,
+        "error": {
+            "type": error_type,
+            "category": category.value,
+            "message": message,
+            "stack": "",
+            **extra,
+        },
+        "logs": [],
+        "requests": [],
+        "durationMs": 0.0,
+    }
+
+
+class WorkerGone(Exception):
+    """The worker died or stopped answering; it has been killed and must be replaced."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome["error"]["message"])
+        self.outcome = outcome
+
+
+class WorkerHandle:
+    def __init__(self, spec: FunctionSpec, slot: int, pid: int, sock: socket.socket) -> None:
+        self.spec = spec
+        self.slot = slot
+        self.pid = pid
+        self.isolation: dict[str, str] = {}
+        self.retired = False
+        self.last_used = time.monotonic()
+        self._sock = sock
+        self._reader = sock.makefile("rb", buffering=256 * 1024)
+
+    def load(self) -> Outcome | None:
+        """Send the function's code; None when it loaded, else the load failure outcome."""
+        spec = self.spec
+        deadline = time.monotonic() + spec.timeout_s
+        load = {"op": "load", "code": spec.code, "kind": spec.kind.value}
+        load["logCapBytes"] = spec.log_cap_bytes
+        try:
+            protocol.send(self._sock, load)
+            ready = self._receive(deadline)
+        except TimeoutError:
+            self.kill()
+            return failure(
+                "FunctionLoadError",
+                ErrorCategory.INVALID_SETTINGS,
+                f"the function's module body did not finish within {spec.timeout_s:g} s",
+            )
+        except (protocol.ChannelClosed, protocol.FrameTooLarge, OSError):
+            self.kill()
+            return failure(
+                "FunctionLoadError",
+                ErrorCategory.INVALID_SETTINGS,
+                "the worker died while loading the function (memory limit, crash, or a "
+                "forbidden operation at module level)",
+            )
+        self.isolation = ready.get("isolation") or {}
+        if ready.get("ok"):
+            return None
+        self.kill()
+        outcome = failure("FunctionLoadError", ErrorCategory.INVALID_SETTINGS, "")
+        outcome["error"] = ready["error"]
+        outcome["logs"] = ready.get("logs") or []
+        return outcome
+
+    def invoke(self, mode: str, payload: Any, settings: Any, fetcher: Fetcher) -> Outcome:
+        """Run one call; raise WorkerGone if the worker timed out or died."""
+        timeout_s = self.spec.timeout_s
+        started = time.monotonic()
+        deadline = started + timeout_s
+        traces: list[dict[str, Any]] = []
+        try:
+            protocol.send_bytes(
+                self._sock,
+                orjson.dumps({"op": "invoke", "mode": mode, "payload": payload, "settings": settings}),
+            )
+            while True:
+                message = self._receive(deadline)
+                if message.get("op") != "fetch":
+                    break
+                fetched = fetcher.perform(message, max(deadline - time.monotonic(), 0.001))
+                fetched.trace["index"] = message.get("index", 0)
+                traces.append(fetched.trace)
+                protocol.send(self._sock, fetched.reply)
+        except TimeoutError:
+            self.kill()
+            outcome = failure(
+                "Timeout", ErrorCategory.TIMEOUT, f"the function did not finish within {timeout_s:g} s"
+            )
+            outcome["requests"] = _public(traces)
+            outcome["durationMs"] = round((time.monotonic() - started) * 1000, 3)
+            raise WorkerGone(outcome) from None
+        except (protocol.ChannelClosed, protocol.FrameTooLarge, OSError) as exc:
+            self.kill()
+            outcome = failure(
+                "WorkerCrashed",
+                ErrorCategory.BAD_REQUEST,
+                "the function's worker process died during the call "
+                f"({_death_reason(exc)}); it was replaced",
+            )
+            outcome["requests"] = _public(traces)
+            raise WorkerGone(outcome) from None
+        self.last_used = time.monotonic()
+        if message.pop("retire", False):
+            self.retired = True
+        message.pop("op", None)
+        _attach_traces(message, traces)
+        return message
+
+    def _receive(self, deadline: float) -> Any:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self._sock.settimeout(remaining)
+        return protocol.receive(self._reader)
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.retired = True
+        self._reader.close()
+        self._sock.close()
+
+
+def _death_reason(exc: BaseException) -> str:
+    if isinstance(exc, protocol.FrameTooLarge):
+        return "it sent a message over the size cap"
+    return "out of memory, a crash, or an operation the sandbox forbids"
+
+
+def _public(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in t.items() if k != "index"} for t in traces]
+
+
+def _attach_traces(outcome: Outcome, traces: list[dict[str, Any]]) -> None:
+    if outcome.pop("perEvent", False):
+        for index, event_outcome in enumerate(outcome["result"]):
+            event_outcome["requests"] = _public([t for t in traces if t["index"] == index])
+        outcome["requests"] = []
+    else:
+        outcome["requests"] = _public(traces)
