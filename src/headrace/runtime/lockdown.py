@@ -160,7 +160,9 @@ def _set_rlimits(limits: Limits) -> None:
 
 def _drop_privileges(slot: int) -> str:
     if os.geteuid() != 0:
-        return f"shared: runs as the service's uid {os.geteuid()} (start as root for one uid per slot)"
+        return (
+            f"shared: runs as the service's uid {os.geteuid()} (start as root for one uid per slot)"
+        )
     uid = WORKER_UID_BASE + slot
     os.setgroups([])
     os.setresgid(uid, uid, uid)

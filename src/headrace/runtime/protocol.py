@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import IO, Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -13,6 +13,10 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024
 """No frame (event batch, outcome, fetch body) may be larger than this."""
 
 _SMALL_FRAME_BYTES = 64 * 1024
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class ChannelClosed(Exception):
@@ -42,12 +46,12 @@ def send_bytes(sock: socket.socket, data: bytes) -> None:
         raise ChannelClosed(str(exc)) from exc
 
 
-def receive(reader: IO[bytes]) -> Any:
+def receive(reader: Readable) -> Any:
     """Read one frame from a buffered reader over the socket and parse it."""
     return orjson.loads(receive_bytes(reader))
 
 
-def receive_bytes(reader: IO[bytes]) -> bytes:
+def receive_bytes(reader: Readable) -> bytes:
     header = reader.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise ChannelClosed("the channel was closed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,7 +65,7 @@ def check_code(code: str, kind: FunctionKind) -> CodeProblem | None:
     return handler_problem(defined, kind)
 
 
-def handler_problem(defined: dict[str, int | None], kind: FunctionKind) -> CodeProblem | None:
+def handler_problem(defined: Mapping[str, int | None], kind: FunctionKind) -> CodeProblem | None:
     """Why the top-level names in `defined` (name -> line) are not a valid set of handlers."""
     found = False
     for snake, camel in _handler_pairs(kind):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -27,7 +28,7 @@ class FunctionSpec:
     """One function instance as the runtime hosts it: a worker only ever serves one spec key."""
 
     key: str
-    """Identifies the instance (workspace, instance, version); workers are never shared across keys."""
+    """Names the instance (workspace, instance, version); a worker serves one key only."""
     code: str
     kind: FunctionKind
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -78,8 +79,12 @@ class WorkerHandle:
         """Send the function's code; None when it loaded, else the load failure outcome."""
         spec = self.spec
         deadline = time.monotonic() + spec.timeout_s
-        load = {"op": "load", "code": spec.code, "kind": spec.kind.value}
-        load["logCapBytes"] = spec.log_cap_bytes
+        load = {
+            "op": "load",
+            "code": spec.code,
+            "kind": spec.kind.value,
+            "logCapBytes": spec.log_cap_bytes,
+        }
         try:
             protocol.send(self._sock, load)
             ready = self._receive(deadline)
@@ -116,7 +121,9 @@ class WorkerHandle:
         try:
             protocol.send_bytes(
                 self._sock,
-                orjson.dumps({"op": "invoke", "mode": mode, "payload": payload, "settings": settings}),
+                orjson.dumps(
+                    {"op": "invoke", "mode": mode, "payload": payload, "settings": settings}
+                ),
             )
             while True:
                 message = self._receive(deadline)
@@ -129,7 +136,9 @@ class WorkerHandle:
         except TimeoutError:
             self.kill()
             outcome = failure(
-                "Timeout", ErrorCategory.TIMEOUT, f"the function did not finish within {timeout_s:g} s"
+                "Timeout",
+                ErrorCategory.TIMEOUT,
+                f"the function did not finish within {timeout_s:g} s",
             )
             outcome["requests"] = _public(traces)
             outcome["durationMs"] = round((time.monotonic() - started) * 1000, 3)
@@ -149,7 +158,8 @@ class WorkerHandle:
             self.retired = True
         message.pop("op", None)
         _attach_traces(message, traces)
-        return message
+        result: Outcome = message
+        return result
 
     def _receive(self, deadline: float) -> Any:
         remaining = deadline - time.monotonic()
@@ -159,10 +169,8 @@ class WorkerHandle:
         return protocol.receive(self._reader)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.retired = True
         self._reader.close()
         self._sock.close()

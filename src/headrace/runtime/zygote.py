@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import socket
-import sys
 from typing import Any
 
 import orjson
@@ -120,4 +119,4 @@ def _become_worker(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

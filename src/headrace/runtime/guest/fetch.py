@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -18,7 +18,7 @@ class FetchError(Exception):
 class Channel:
     """The worker's end of its socket: one request frame out, one reply frame back."""
 
-    def __init__(self, sock: socket.socket, reader: IO[bytes]) -> None:
+    def __init__(self, sock: socket.socket, reader: protocol.Readable) -> None:
         self.sock = sock
         self.reader = reader
         self.event_index = 0
@@ -61,7 +61,7 @@ class Headers:
 
 
 class Response:
-    """What `await fetch(...)` returns: `status`, `ok`, `headers`, `await json()`, `await text()`."""
+    """What `await fetch(...)` returns: `status`, `ok`, `headers`, `json()`, `text()`."""
 
     def __init__(self, status: int, status_text: str, url: str, headers: Headers, body: bytes):
         self.status = status

@@ -52,7 +52,9 @@ class Invoker:
                 return self._outcome(lambda: _raise(InvalidEventPayload("a batch must be a list")))
             if self._fn.batch_handler is not None:
                 handler = self._fn.batch_handler
-                return self._outcome(lambda: self._batch_result(self._call(handler, payload, settings)))
+                return self._outcome(
+                    lambda: self._batch_result(self._call(handler, payload, settings))
+                )
             outcomes = []
             for index, event in enumerate(payload):
                 self._channel.event_index = index

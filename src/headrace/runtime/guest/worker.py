@@ -24,9 +24,7 @@ CPU_RETIRE_S = 120.0
 """After this much CPU time a worker asks to be replaced, well before RLIMIT_CPU kills it."""
 
 
-def serve(
-    sock: socket.socket, isolation: dict[str, str], loop: asyncio.AbstractEventLoop
-) -> None:
+def serve(sock: socket.socket, isolation: dict[str, str], loop: asyncio.AbstractEventLoop) -> None:
     """Serve the parent on `sock` until it closes the channel.
 
     `loop` is made before the lockdown: creating one needs a socketpair, which seccomp refuses.

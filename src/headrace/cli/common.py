@@ -1,0 +1,50 @@
+"""What every subcommand shares: the --data-dir option, settings, one-sentence errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from headrace.config import ConfigError, Settings
+from headrace.log import configure_logging
+from headrace.services import ServiceError, StartupError
+from headrace.store import StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_DIR_HELP = (
+    "Directory for the database and the owner token [env HEADRACE_DATA_DIR; default ./.headrace]."
+)
+
+
+def data_dir_option(command: F) -> F:
+    decorator = click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=DATA_DIR_HELP,
+    )
+    return decorator(command)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors users can cause into one sentence on stderr and exit status 1."""
+    try:
+        yield
+    except (ConfigError, StartupError, StoreError, ServiceError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    with user_errors():
+        return Settings.load(**overrides)
+
+
+def configure_quiet_logging(settings: Settings) -> None:
+    """Commands other than serve print results, so only warnings are logged unless debugging."""
+    configure_logging("debug" if settings.log_level == "debug" else "warning")

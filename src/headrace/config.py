@@ -1,0 +1,142 @@
+"""The one settings object: environment variables with command-line overrides on top."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".headrace")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_LOG_LEVEL = "info"
+DATABASE_FILE_NAME = "headrace.db"
+OWNER_TOKEN_FILE_NAME = "owner.token"
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+ENV_DATA_DIR = "HEADRACE_DATA_DIR"
+ENV_HOST = "HEADRACE_HOST"
+ENV_PORT = "HEADRACE_PORT"
+ENV_DATABASE_URL = "HEADRACE_DATABASE_URL"
+ENV_LOG_LEVEL = "HEADRACE_LOG_LEVEL"
+
+
+class ConfigError(ValueError):
+    """A setting has a value headrace cannot use; the message is one sentence for users."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one headrace process.
+
+    data_dir: where the SQLite database and the owner token live (default `./.headrace`).
+    host, port: where the HTTP API listens (default 127.0.0.1:8080).
+    database_url: a SQLAlchemy URL; None means SQLite at `data_dir/headrace.db`.
+    log_level: one of debug, info, warning, error.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    database_url: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Where each setting came from (`default`, `env HEADRACE_…`, `option --…`), for doctor."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"The port must be between 1 and 65535, not {self.port}.")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"The log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}."
+            )
+        if not self.host:
+            raise ConfigError("The host must not be empty.")
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / DATABASE_FILE_NAME
+
+    @property
+    def owner_token_path(self) -> Path:
+        return self.data_dir / OWNER_TOKEN_FILE_NAME
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.database_path}"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @classmethod
+    def load(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        data_dir: Path | str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> Settings:
+        """Settings from `env` (default: the process environment), then the given overrides."""
+        env = os.environ if env is None else env
+        sources: dict[str, str] = {}
+
+        def pick(name: str, override: object, env_name: str) -> str | None:
+            if override is not None:
+                sources[name] = f"option --{name.replace('_', '-')}"
+                return str(override)
+            value = env.get(env_name)
+            if value:
+                sources[name] = f"env {env_name}"
+                return value
+            sources[name] = "default"
+            return None
+
+        raw_data_dir = pick("data_dir", data_dir, ENV_DATA_DIR)
+        raw_host = pick("host", host, ENV_HOST)
+        raw_port = pick("port", port, ENV_PORT)
+        raw_url = pick("database_url", None, ENV_DATABASE_URL)
+        raw_level = pick("log_level", None, ENV_LOG_LEVEL)
+
+        settings = cls(
+            data_dir=Path(raw_data_dir) if raw_data_dir else DEFAULT_DATA_DIR,
+            host=raw_host or DEFAULT_HOST,
+            port=_parse_port(raw_port) if raw_port else DEFAULT_PORT,
+            database_url=raw_url,
+            log_level=(raw_level or DEFAULT_LOG_LEVEL).lower(),
+        )
+        return replace(settings, sources=sources)
+
+    def public_items(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) of each setting, with any password in the URL hidden."""
+        url = _hide_password(self.effective_database_url)
+        return [
+            ("data_dir", str(self.data_dir), self.sources.get("data_dir", "default")),
+            ("host", self.host, self.sources.get("host", "default")),
+            ("port", str(self.port), self.sources.get("port", "default")),
+            ("database_url", url, self.sources.get("database_url", "default")),
+            ("log_level", self.log_level, self.sources.get("log_level", "default")),
+        ]
+
+
+def _parse_port(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"The port must be a number, not {raw!r}.") from None
+
+
+def _hide_password(url: str) -> str:
+    # Imported here so that reading settings does not pull in SQLAlchemy.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"

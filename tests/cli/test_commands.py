@@ -1,0 +1,110 @@
+"""The command line as a whole: help everywhere, version, doctor."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import headrace
+from tests.helpers import headrace_env, run_headrace
+
+SUBCOMMANDS = [
+    ["serve"],
+    ["workspace"],
+    ["workspace", "create"],
+    ["doctor"],
+    ["version"],
+]
+
+
+def runtime_can_describe_isolation() -> bool:
+    try:
+        from headrace.runtime import describe_isolation  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_top_level_help_lists_every_subcommand() -> None:
+    result = run_headrace("--help")
+
+    assert result.returncode == 0
+    for name in ("serve", "workspace", "doctor", "version"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_has_help(command: list[str]) -> None:
+    result = run_headrace(*command, "--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage: headrace " + " ".join(command))
+
+
+def test_unknown_subcommand_fails_without_traceback() -> None:
+    result = run_headrace("no-such-command")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "No such command" in result.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    result = run_headrace("version")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"headrace {headrace.__version__}"
+
+
+def test_doctor_prints_configuration_in_effect_with_its_source(tmp_path: Path) -> None:
+    result = run_headrace(
+        "doctor", "--data-dir", str(tmp_path), env=headrace_env(HEADRACE_PORT="9099")
+    )
+
+    assert "Traceback" not in result.stderr
+    assert re.search(rf"data_dir +{re.escape(str(tmp_path))} +\(option --data-dir\)", result.stdout)
+    assert re.search(r"port +9099 +\(env HEADRACE_PORT\)", result.stdout)
+    assert re.search(r"host +127\.0\.0\.1 +\(default\)", result.stdout)
+
+
+def test_doctor_does_not_create_the_database(tmp_path: Path) -> None:
+    result = run_headrace("doctor", "--data-dir", str(tmp_path / "data"))
+
+    assert "not created yet" in result.stdout
+    assert not (tmp_path / "data").exists()
+
+
+def test_doctor_hides_the_database_password(tmp_path: Path) -> None:
+    env = headrace_env(HEADRACE_DATABASE_URL="postgresql://headrace:s3cret@db.invalid/headrace")
+
+    result = run_headrace("doctor", "--data-dir", str(tmp_path), env=env)
+
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "postgresql://headrace:***@db.invalid/headrace" in result.stdout
+
+
+def test_doctor_reports_a_corrupt_database_and_exits_nonzero(tmp_path: Path) -> None:
+    (tmp_path / "headrace.db").write_bytes(b"garbage" * 1000)
+
+    result = run_headrace("doctor", "--data-dir", str(tmp_path))
+
+    assert result.returncode == 1
+    assert "not a database" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(
+    not runtime_can_describe_isolation(), reason="headrace.runtime.describe_isolation not there"
+)
+def test_doctor_reports_what_the_sandbox_can_enforce(tmp_path: Path) -> None:
+    from headrace.runtime import describe_isolation
+
+    result = run_headrace("doctor", "--data-dir", str(tmp_path))
+
+    assert result.returncode == 0, result.stdout
+    assert "Sandbox" in result.stdout
+    for feature, status in describe_isolation().items():
+        assert feature in result.stdout
+        assert status in result.stdout
