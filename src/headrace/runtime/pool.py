@@ -131,9 +131,14 @@ class SandboxPool:
         settings: Any = None,
         *,
         fetcher: Fetcher | None = None,
+        raw_result: bool = False,
     ) -> Outcome:
         """Run `payload` through the function in `spec`: mode "event" (one event), "batch"
-        (a list of events) or "request" (a source function's webhook request)."""
+        (a list of events) or "request" (a source function's webhook request).
+
+        `payload` may hold `orjson.Fragment`s to forward JSON without parsing it here; with
+        `raw_result` the result comes back as JSON bytes, likewise unparsed.
+        """
         started = time.perf_counter()
         worker, load_failure = self._acquire(spec)
         if worker is None:
@@ -141,7 +146,9 @@ class SandboxPool:
             load_failure["durationMs"] = round((time.perf_counter() - started) * 1000, 3)
             return load_failure
         try:
-            outcome = worker.invoke(mode, payload, settings or {}, fetcher or self._fetcher)
+            outcome = worker.invoke(
+                mode, payload, settings or {}, fetcher or self._fetcher, raw_result=raw_result
+            )
         except WorkerGone as gone:
             outcome = gone.outcome
         finally:

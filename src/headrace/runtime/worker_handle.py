@@ -22,6 +22,8 @@ DEFAULT_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 60.0
 DEFAULT_LOG_CAP_BYTES = 4096
 
+_CATEGORIES = frozenset(category.value for category in ErrorCategory)
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -64,6 +66,14 @@ class WorkerGone(Exception):
         self.outcome = outcome
 
 
+class MalformedMessage(Exception):
+    """A worker's message does not have the shape the protocol promises.
+
+    User code can reach the worker's socket and write its own frames, so nothing a worker
+    sends may be trusted to be well formed.
+    """
+
+
 class WorkerHandle:
     def __init__(self, spec: FunctionSpec, slot: int, pid: int, sock: socket.socket) -> None:
         self.spec = spec
@@ -103,17 +113,34 @@ class WorkerHandle:
                 "the worker died while loading the function (memory limit, crash, or a "
                 "forbidden operation at module level)",
             )
+        if not isinstance(ready, dict) or ready.get("op") != "ready":
+            self.kill()
+            return failure(
+                "FunctionLoadError",
+                ErrorCategory.INVALID_SETTINGS,
+                "the function's module body used fetch (or wrote to the runtime's channel) "
+                "while loading; fetch is only available inside handlers",
+            )
         self.isolation = ready.get("isolation") or {}
         if ready.get("ok"):
             return None
         self.kill()
-        outcome = failure("FunctionLoadError", ErrorCategory.INVALID_SETTINGS, "")
-        outcome["error"] = ready["error"]
+        outcome = failure(
+            "FunctionLoadError", ErrorCategory.INVALID_SETTINGS, "the worker sent a malformed reply"
+        )
+        if _is_error(ready.get("error")):
+            outcome["error"] = ready["error"]
         outcome["logs"] = ready.get("logs") or []
         return outcome
 
-    def invoke(self, mode: str, payload: Any, settings: Any, fetcher: Fetcher) -> Outcome:
-        """Run one call; raise WorkerGone if the worker timed out or died."""
+    def invoke(
+        self, mode: str, payload: Any, settings: Any, fetcher: Fetcher, *, raw_result: bool = False
+    ) -> Outcome:
+        """Run one call; raise WorkerGone if the worker timed out or died.
+
+        With `raw_result` the outcome's result stays the JSON bytes the worker sent
+        (unless it is a list of per-event outcomes), for callers that only pass it on.
+        """
         timeout_s = self.spec.timeout_s
         started = time.monotonic()
         deadline = started + timeout_s
@@ -127,12 +154,20 @@ class WorkerHandle:
             )
             while True:
                 message = self._receive(deadline)
+                if not isinstance(message, dict):
+                    raise MalformedMessage
                 if message.get("op") != "fetch":
                     break
                 fetched = fetcher.perform(message, max(deadline - time.monotonic(), 0.001))
                 fetched.trace["index"] = message.get("index", 0)
                 traces.append(fetched.trace)
                 protocol.send(self._sock, fetched.reply)
+            result_json = protocol.receive_bytes(self._reader)
+            if raw_result and not message.get("perEvent"):
+                message["result"] = result_json
+            else:
+                message["result"] = orjson.loads(result_json)
+            _check_outcome(message)
         except TimeoutError:
             self.kill()
             outcome = failure(
@@ -143,7 +178,13 @@ class WorkerHandle:
             outcome["requests"] = _public(traces)
             outcome["durationMs"] = round((time.monotonic() - started) * 1000, 3)
             raise WorkerGone(outcome) from None
-        except (protocol.ChannelClosed, protocol.FrameTooLarge, OSError) as exc:
+        except (
+            protocol.ChannelClosed,
+            protocol.FrameTooLarge,
+            MalformedMessage,
+            orjson.JSONDecodeError,
+            OSError,
+        ) as exc:
             self.kill()
             outcome = failure(
                 "WorkerCrashed",
@@ -179,6 +220,8 @@ class WorkerHandle:
 def _death_reason(exc: BaseException) -> str:
     if isinstance(exc, protocol.FrameTooLarge):
         return "it sent a message over the size cap"
+    if isinstance(exc, MalformedMessage | orjson.JSONDecodeError):
+        return "it sent a malformed message"
     return "out of memory, a crash, or an operation the sandbox forbids"
 
 
@@ -193,3 +236,32 @@ def _attach_traces(outcome: Outcome, traces: list[dict[str, Any]]) -> None:
         outcome["requests"] = []
     else:
         outcome["requests"] = _public(traces)
+
+
+def _is_error(error: Any) -> bool:
+    return (
+        isinstance(error, dict)
+        and isinstance(error.get("type"), str)
+        and isinstance(error.get("message"), str)
+        and error.get("category") in _CATEGORIES
+    )
+
+
+def _check_outcome(message: dict[str, Any], *, nested: bool = False) -> None:
+    """Raise MalformedMessage unless `message` is an outcome (per-event ones for a batch)."""
+    if not (
+        isinstance(message.get("ok"), bool)
+        and "result" in message
+        and isinstance(message.get("logs"), list)
+        and isinstance(message.get("durationMs"), int | float)
+        and (message.get("error") is None or _is_error(message["error"]))
+    ):
+        raise MalformedMessage
+    if message.get("perEvent"):
+        result = message["result"]
+        if nested or not isinstance(result, list):
+            raise MalformedMessage
+        for event_outcome in result:
+            if not isinstance(event_outcome, dict):
+                raise MalformedMessage
+            _check_outcome(event_outcome, nested=True)

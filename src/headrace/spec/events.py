@@ -32,10 +32,10 @@ def validate_event(event: Any) -> str | None:
     if kind not in EVENT_TYPES:
         return f"unknown event type {kind!r}: expected one of {', '.join(EVENT_TYPES)}"
     if not (_present(event.get("userId")) or _present(event.get("anonymousId"))):
-        return f"a {kind} event needs a userId or an anonymousId"
+        return f"{kind} events need a userId or an anonymousId"
     for field in _REQUIRED_FIELDS.get(kind, ()):
         if not _present(event.get(field)):
-            return f"a {kind} event needs {field!r}"
+            return f"{kind} events need {field!r}"
     if kind == "track" and not isinstance(event["event"], str):
         return "a track event's 'event' must be a string"
     for field in ("properties", "traits", "context", "integrations"):

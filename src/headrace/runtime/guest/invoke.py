@@ -23,9 +23,16 @@ from headrace.runtime.validation import FunctionKind
 
 Outcome = dict[str, Any]
 
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+"""A returned value larger than this (as JSON) is an error, checked before the outcome is built."""
+
 
 class InvalidReturnValue(Exception):
     """The function returned something its kind cannot pass on."""
+
+
+class ResultTooLarge(Exception):
+    """The function returned more than MAX_RESULT_BYTES of JSON."""
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
@@ -143,13 +150,23 @@ def _json_or_none(value: Any) -> Any:
     if value is None:
         return None
     try:
-        return orjson.Fragment(orjson.dumps(value))
+        data = orjson.dumps(value)
     except TypeError:
         return None
+    return _capped(data)
 
 
 def _json_fragment(value: Any) -> Any:
     try:
-        return orjson.Fragment(orjson.dumps(value))
+        data = orjson.dumps(value)
     except TypeError as exc:
         raise InvalidReturnValue(f"the returned event is not JSON: {exc}") from None
+    return _capped(data)
+
+
+def _capped(data: bytes) -> Any:
+    if len(data) > MAX_RESULT_BYTES:
+        raise ResultTooLarge(
+            f"the result is {len(data)} bytes of JSON, over the {MAX_RESULT_BYTES}-byte cap"
+        )
+    return orjson.Fragment(data)

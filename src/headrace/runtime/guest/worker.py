@@ -55,37 +55,43 @@ def serve(sock: socket.socket, isolation: dict[str, str], loop: asyncio.Abstract
                 },
             )
             return
+        logs.take()  # what the module body printed is not the first call's business
         protocol.send(sock, {"op": "ready", "ok": True, "isolation": isolation})
         invoker = Invoker(fn, loop, channel)
         while True:
             call = protocol.receive(reader)
             outcome = invoker.run(call["mode"], call["payload"], call.get("settings") or {})
-            protocol.send_bytes(sock, _dump(outcome))
+            protocol.send_pair(sock, *_dump(outcome))
     except protocol.ChannelClosed:
         return
 
 
-def _dump(outcome: dict[str, Any]) -> bytes:
+def _dump(outcome: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The outcome as two frames: everything but the result, then the result's JSON.
+
+    Apart, the parent can pass the result on as raw bytes without parsing it.
+    """
     if time.process_time() > CPU_RETIRE_S:
         outcome["retire"] = True
+    result = outcome.pop("result")
     try:
-        data = orjson.dumps(outcome)
+        meta, data = orjson.dumps(outcome), orjson.dumps(result)
     except TypeError as exc:  # e.g. a log line that cannot be encoded
-        data = orjson.dumps(_failure("InvalidReturnValue", f"the outcome is not JSON: {exc}"))
-    if len(data) > MAX_OUTCOME_BYTES:
-        data = orjson.dumps(
-            _failure(
-                "ResultTooLarge",
-                f"the result and logs are {len(data)} bytes, over the {MAX_OUTCOME_BYTES} cap",
-            )
+        failure = _failure("InvalidReturnValue", f"the outcome is not JSON: {exc}")
+        meta, data = orjson.dumps(failure), b"null"
+    size = len(meta) + len(data)
+    if size > MAX_OUTCOME_BYTES:
+        failure = _failure(
+            "ResultTooLarge",
+            f"the result and logs are {size} bytes, over the {MAX_OUTCOME_BYTES} cap",
         )
-    return data
+        meta, data = orjson.dumps(failure), b"null"
+    return meta, data
 
 
 def _failure(error_type: str, message: str) -> dict[str, Any]:
     return {
         "ok": False,
-        "result": None,
         "error": {
             "type": error_type,
             "category": ErrorCategory.BAD_REQUEST.value,
