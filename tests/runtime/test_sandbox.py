@@ -321,7 +321,7 @@ def test_a_stack_overflow_crash_is_reported_and_the_worker_replaced(attack: Atta
         """
     )
     assert_refused(outcome, "WorkerCrashed", "worker process died during the call")
-    assert "a crash" in outcome["error"]["message"]
+    assert "killed by SIGSEGV (a crash" in outcome["error"]["message"]
     assert after["replaced"]
     assert after["result"]["calls"] == 1
 
@@ -363,8 +363,8 @@ def test_raising_system_exit_is_a_bad_request(attack: Attack) -> None:
 
 
 def test_exiting_the_worker_process_is_reported_and_the_worker_replaced(attack: Attack) -> None:
-    outcome, after = attack("_os_globals()['_exit'](0)")
-    assert_refused(outcome, "WorkerCrashed", "it was replaced")
+    outcome, after = attack("_os_globals()['_exit'](3)")
+    assert_refused(outcome, "WorkerCrashed", "(exited with status 3); it was replaced")
     assert after["replaced"]
     assert after["result"]["calls"] == 1
 

@@ -32,6 +32,8 @@ DEFAULT_WORKERS_PER_FUNCTION = 2
 """Concurrent calls of one function instance (one worker each)."""
 
 ZYGOTE_START_TIMEOUT_S = 30.0
+EXIT_REASON_WAIT_S = 0.2
+"""How long to wait for the zygote to reap a worker that died, to say why it did."""
 
 
 class SandboxUnavailable(Exception):
@@ -83,6 +85,22 @@ class Zygote:
             parent_end.close()
             raise SandboxUnavailable(answer.get("error", "the zygote refused to spawn"))
         return int(answer["pid"]), parent_end
+
+    def exit_reason(self, pid: int) -> str | None:
+        """How worker `pid` ended, once the zygote has reaped it (None if not yet)."""
+        deadline = time.monotonic() + EXIT_REASON_WAIT_S
+        while True:
+            try:
+                with self._lock:
+                    self._control.settimeout(ZYGOTE_START_TIMEOUT_S)
+                    self._control.send(orjson.dumps({"op": "exit", "pid": pid}))
+                    reply = self._control.recv(4096)
+            except OSError:
+                return None
+            reason = orjson.loads(reply).get("exit") if reply else None
+            if reason is not None or time.monotonic() > deadline:
+                return reason if isinstance(reason, str) else None
+            time.sleep(0.002)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -267,8 +285,9 @@ class SandboxPool:
     def _start(self, spec: FunctionSpec, slot: int) -> WorkerHandle:
         if self._zygote is None or not self._zygote.alive():
             self._zygote = Zygote()
-        pid, sock = self._zygote.spawn(slot, spec.memory_bytes)
-        return WorkerHandle(spec, slot, pid, sock)
+        zygote = self._zygote
+        pid, sock = zygote.spawn(slot, spec.memory_bytes)
+        return WorkerHandle(spec, slot, pid, sock, exit_reason=zygote.exit_reason)
 
     def _release(self, worker: WorkerHandle) -> None:
         with self._cond:

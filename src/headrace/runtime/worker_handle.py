@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,16 @@ class MalformedMessage(Exception):
 
 
 class WorkerHandle:
-    def __init__(self, spec: FunctionSpec, slot: int, pid: int, sock: socket.socket) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        slot: int,
+        pid: int,
+        sock: socket.socket,
+        exit_reason: Callable[[int], str | None] | None = None,
+    ) -> None:
         self.spec = spec
+        self._exit_reason = exit_reason
         self.slot = slot
         self.pid = pid
         self.isolation: dict[str, str] = {}
@@ -105,13 +114,12 @@ class WorkerHandle:
                 ErrorCategory.INVALID_SETTINGS,
                 f"the function's module body did not finish within {spec.timeout_s:g} s",
             )
-        except (protocol.ChannelClosed, protocol.FrameTooLarge, OSError):
+        except (protocol.ChannelClosed, protocol.FrameTooLarge, OSError) as exc:
             self.kill()
             return failure(
                 "FunctionLoadError",
                 ErrorCategory.INVALID_SETTINGS,
-                "the worker died while loading the function (memory limit, crash, or a "
-                "forbidden operation at module level)",
+                f"the worker died while loading the function ({self._why(exc)})",
             )
         if not isinstance(ready, dict) or ready.get("op") != "ready":
             self.kill()
@@ -189,8 +197,8 @@ class WorkerHandle:
             outcome = failure(
                 "WorkerCrashed",
                 ErrorCategory.BAD_REQUEST,
-                "the function's worker process died during the call "
-                f"({_death_reason(exc)}); it was replaced",
+                f"the function's worker process died during the call ({self._why(exc)}); "
+                "it was replaced",
             )
             outcome["requests"] = _public(traces)
             raise WorkerGone(outcome) from None
@@ -208,6 +216,13 @@ class WorkerHandle:
             raise TimeoutError
         self._sock.settimeout(remaining)
         return protocol.receive(self._reader)
+
+    def _why(self, exc: BaseException) -> str:
+        if isinstance(exc, protocol.ChannelClosed) and self._exit_reason is not None:
+            reason = self._exit_reason(self.pid)
+            if reason is not None:
+                return reason
+        return _death_reason(exc)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -51,14 +51,44 @@ def preload() -> None:
     datetime.datetime.strptime("2024-01-01", "%Y-%m-%d")
 
 
+_EXITS_KEPT = 256
+_exits: dict[int, int] = {}
+"""How recent workers ended (pid -> wait status), so the parent can say why one died."""
+
+
 def _reap(_signum: int, _frame: Any) -> None:
     while True:
         try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _exits[pid] = status
+        while len(_exits) > _EXITS_KEPT:
+            del _exits[next(iter(_exits))]
+
+
+def describe_exit(status: int) -> str:
+    """A wait status as users read it: which signal, or which exit code."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        meaning = _SIGNAL_MEANINGS.get(name, "")
+        return f"killed by {name}{meaning}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+_SIGNAL_MEANINGS = {
+    "SIGSEGV": " (a crash: often a stack overflow or running out of memory)",
+    "SIGABRT": " (aborted by the interpreter)",
+    "SIGXCPU": " (its CPU-time limit)",
+    "SIGKILL": " (stopped by the runtime or the kernel)",
+    "SIGSYS": " (a forbidden system call)",
+}
 
 
 def main() -> None:
@@ -76,6 +106,11 @@ def main() -> None:
         if not data:
             return  # the parent is gone; its workers see their sockets close and exit
         request = orjson.loads(data)
+        if request.get("op") == "exit":
+            status = _exits.get(int(request["pid"]))
+            reply = {"exit": describe_exit(status) if status is not None else None}
+            control.send(orjson.dumps(reply))
+            continue
         if not fds:
             control.send(orjson.dumps({"error": "no worker socket was passed"}))
             continue
