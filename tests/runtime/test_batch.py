@@ -144,3 +144,20 @@ def test_a_batch_that_is_not_a_list_is_rejected(pool: SandboxPool, instance: Mak
     outcome = pool.invoke(spec, "batch", {"type": "track"})
     assert outcome["error"]["type"] == "InvalidEventPayload"
     assert outcome["error"]["category"] == "message_rejected"
+
+
+def test_each_mode_runs_every_event_on_its_handler_even_with_on_batch(
+    pool: SandboxPool, instance: MakeInstance
+) -> None:
+    spec = instance(
+        """
+        def on_track(event, settings):
+            return "single"
+        def on_batch(events, settings):
+            return "batch"
+        """
+    )
+
+    outcome = pool.invoke(spec, "each", [event(), event()])
+
+    assert [o["result"] for o in outcome["result"]] == ["single", "single"]

@@ -123,7 +123,7 @@ class Fetcher:
             headers = request.get("headers") or {}
             if not isinstance(headers, dict):
                 raise ValueError("fetch headers must be an object of strings")
-            response, content = self._send(method, url, headers, body, timeout)
+            response, content = self.send(method, url, headers, body, timeout)
         # TypeError: a request written by hand rather than by the guest's fetch.
         except (EgressRefused, httpx.HTTPError, ValueError, TypeError, OSError) as exc:
             trace["durationMs"] = _ms_since(started)
@@ -141,9 +141,13 @@ class Fetcher:
         }
         return FetchResult(reply, trace)
 
-    def _send(
+    def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float
     ) -> tuple[httpx.Response, bytes]:
+        """One request under the egress policy, following redirects (each one checked).
+
+        Raises EgressRefused, httpx.HTTPError, or ValueError (a bad URL, a body over the cap).
+        """
         for _hop in range(MAX_REDIRECTS + 1):
             target = httpx.URL(url)
             if target.scheme not in ("http", "https"):

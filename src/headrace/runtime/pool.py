@@ -152,7 +152,9 @@ class SandboxPool:
         raw_result: bool = False,
     ) -> Outcome:
         """Run `payload` through the function in `spec`: mode "event" (one event), "batch"
-        (a list of events) or "request" (a source function's webhook request).
+        (a list of events for on_batch, or each on its own handler if there is none),
+        "each" (a list, each event on its own handler: the result is the list of per-event
+        outcomes) or "request" (a source function's webhook request).
 
         `payload` may hold `orjson.Fragment`s to forward JSON without parsing it here; with
         `raw_result` the result comes back as JSON bytes, likewise unparsed.

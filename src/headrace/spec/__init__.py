@@ -7,11 +7,23 @@ from headrace.spec.events import (
     missing_object_fields,
     validate_event,
 )
+from headrace.spec.stamping import (
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_BYTES,
+    MAX_REQUEST_BYTES,
+    format_timestamp,
+    prepare_event,
+)
 
 __all__ = [
     "EVENT_TYPES",
     "HANDLER_NAMES",
+    "MAX_BATCH_EVENTS",
+    "MAX_EVENT_BYTES",
+    "MAX_REQUEST_BYTES",
     "OBJECT_FIELDS",
+    "format_timestamp",
     "missing_object_fields",
+    "prepare_event",
     "validate_event",
 ]

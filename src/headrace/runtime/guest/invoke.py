@@ -54,10 +54,10 @@ class Invoker:
     def run(self, mode: str, payload: Any, settings: Any) -> Outcome:
         if mode == "request":
             return self._outcome(lambda: self._on_request(payload, settings))
-        if mode == "batch":
+        if mode in ("batch", "each"):
             if not isinstance(payload, list):
                 return self._outcome(lambda: _raise(InvalidEventPayload("a batch must be a list")))
-            if self._fn.batch_handler is not None:
+            if mode == "batch" and self._fn.batch_handler is not None:
                 handler = self._fn.batch_handler
                 return self._outcome(
                     lambda: self._batch_result(self._call(handler, payload, settings))

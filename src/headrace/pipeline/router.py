@@ -1,0 +1,83 @@
+"""Routing: turn each accepted event into one delivery job per destination it goes to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from headrace.pipeline.catalog import Catalog
+from headrace.pipeline.deliver import DEFAULT_LEASE_S, QUEUE_DELIVER
+from headrace.pipeline.integrations import selects
+from headrace.store.dedupe import DEDUPE_WINDOW_S, SeenMessages
+from headrace.store.queue import NewJob, WorkQueue, begin_immediate
+
+QUEUE_ROUTE = "route"
+ROUTE_CLAIM_MAX = 50
+"""Route jobs (each one ingest request's events) claimed at once."""
+
+FORGET_EVERY_S = 600.0
+"""How often the router drops message ids older than the dedupe window."""
+
+
+class Router:
+    """Claims route jobs and fans their events out to delivery jobs, in one transaction,
+    skipping messageIds the source already sent within the dedupe window."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._lease_s = lease_s
+        self._clock = clock
+        self._queue = WorkQueue()
+        self._seen = SeenMessages()
+        self._next_forget = 0.0
+
+    def run_once(self, max_jobs: int = ROUTE_CLAIM_MAX) -> int:
+        now = self._clock()
+        with self._engine.connect() as conn:
+            begin_immediate(conn)
+            jobs = self._queue.claim(conn, QUEUE_ROUTE, max_jobs, self._lease_s, now)
+            deliveries: list[NewJob] = []
+            for job in jobs:
+                events: list[dict[str, Any]] = orjson.loads(job.payload)
+                fresh = self._seen.first_sightings(
+                    conn, job.target_id, [str(e.get("messageId", "")) for e in events], now
+                )
+                destinations = self._catalog.destinations_of_source(job.target_id)
+                for event in events:
+                    message_id = str(event.get("messageId", ""))[:200]
+                    if message_id not in fresh:
+                        continue  # a duplicate, or a repeat within this very request
+                    fresh.discard(message_id)
+                    raw = orjson.dumps(event)
+                    integrations = event.get("integrations")
+                    deliveries.extend(
+                        NewJob(
+                            queue=QUEUE_DELIVER,
+                            workspace_id=job.workspace_id,
+                            target_id=destination.id,
+                            payload=raw,
+                            first_enqueued_at=job.first_enqueued_at,
+                            not_before=now,
+                        )
+                        for destination in destinations
+                        if selects(integrations, destination.names)
+                    )
+            self._queue.enqueue(conn, deliveries)
+            self._queue.ack(conn, jobs)
+            if now >= self._next_forget:
+                self._seen.forget_before(conn, now - DEDUPE_WINDOW_S)
+                self._next_forget = now + FORGET_EVERY_S
+            conn.commit()
+        return len(jobs)

@@ -1,0 +1,110 @@
+"""A real store, a real sandbox pool and a real HTTP receiver for pipeline tests.
+
+The catalog is a static one: the destinations as the services layer would hand them down.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine
+
+from headrace.pipeline import DestinationPlan
+from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.runtime.egress import Fetcher
+from headrace.store.database import open_engine
+from headrace.store.dedupe import seen_messages
+from headrace.store.deliveries import delivery_counts, delivery_records
+from headrace.store.queue import jobs
+
+
+@dataclass
+class StaticCatalog:
+    destinations: dict[str, DestinationPlan] = field(default_factory=dict)
+    connections: dict[str, list[str]] = field(default_factory=dict)
+    invocations: list[tuple[str, int]] = field(default_factory=list)
+
+    def add(self, source_id: str, plan: DestinationPlan) -> None:
+        self.destinations[plan.id] = plan
+        self.connections.setdefault(source_id, []).append(plan.id)
+
+    def destinations_of_source(self, source_id: str) -> Sequence[DestinationPlan]:
+        ids = self.connections.get(source_id, [])
+        return [self.destinations[i] for i in ids if self.destinations[i].enabled]
+
+    def destination(self, destination_id: str) -> DestinationPlan | None:
+        return self.destinations.get(destination_id)
+
+    def record_invocations(
+        self, workspace_id: str, function_id: str, count: int, duration_ms: float
+    ) -> None:
+        self.invocations.append((function_id, count))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_engine(f"sqlite:///{tmp_path / 'pipeline.db'}")
+    for table in (jobs, seen_messages, delivery_counts, delivery_records):
+        table.create(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[SandboxPool]:
+    with SandboxPool() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    fetcher = Fetcher(EgressPolicy.allowing(["127.0.0.1"]))
+    yield fetcher
+    fetcher.close()
+
+
+class Receiver:
+    """What a webhook destination's endpoint received, and the status it answers with."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+        self.status = 200
+        self.lock = threading.Lock()
+
+    def events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.bodies)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = state.status
+            if 200 <= status < 300:
+                with state.lock:
+                    state.bodies.append(orjson.loads(body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
