@@ -19,10 +19,7 @@ from sqlalchemy import Engine
 from headrace.pipeline import DestinationPlan
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.runtime.egress import Fetcher
-from headrace.store.database import open_engine
-from headrace.store.dedupe import seen_messages
-from headrace.store.deliveries import delivery_counts, delivery_records
-from headrace.store.queue import jobs
+from headrace.store import open_engine, upgrade_to_head
 
 
 @dataclass
@@ -51,8 +48,7 @@ class StaticCatalog:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = open_engine(f"sqlite:///{tmp_path / 'pipeline.db'}")
-    for table in (jobs, seen_messages, delivery_counts, delivery_records):
-        table.create(engine)
+    upgrade_to_head(engine)
     yield engine
     engine.dispose()
 
