@@ -65,3 +65,29 @@ def test_public_items_hide_the_database_password() -> None:
 def test_unusable_values_are_config_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.load(env)
+
+
+def test_egress_allow_is_a_comma_separated_list() -> None:
+    settings = Settings.load({"HEADRACE_EGRESS_ALLOW": "hooks.local, 10.0.0.0/8,,"})
+
+    assert settings.egress_allow == ("hooks.local", "10.0.0.0/8")
+
+
+def test_public_items_show_the_secret_key_only_as_set() -> None:
+    key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk"
+    settings = Settings.load({"HEADRACE_SECRET_KEY": key})
+
+    items = {name: value for name, value, _ in settings.public_items()}
+
+    assert items["secret_key"] == "set"
+    assert key not in repr(settings)
+    assert key not in " ".join(items.values())
+
+
+def test_public_items_say_where_a_generated_key_lives(tmp_path: Path) -> None:
+    settings = Settings.load({}, data_dir=tmp_path)
+
+    items = {name: value for name, value, _ in settings.public_items()}
+
+    assert items["secret_key"].startswith("generated")
+    assert str(tmp_path / "secret.key") in items["secret_key"]

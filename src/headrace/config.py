@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -13,6 +15,9 @@ DEFAULT_PORT = 8080
 DEFAULT_LOG_LEVEL = "info"
 DATABASE_FILE_NAME = "headrace.db"
 OWNER_TOKEN_FILE_NAME = "owner.token"
+SECRET_KEY_FILE_NAME = "secret.key"
+SECRET_KEY_BYTES = 32
+"""AES-256-GCM: the key is 32 bytes, written as url-safe base64 (43 characters)."""
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -21,6 +26,8 @@ ENV_HOST = "HEADRACE_HOST"
 ENV_PORT = "HEADRACE_PORT"
 ENV_DATABASE_URL = "HEADRACE_DATABASE_URL"
 ENV_LOG_LEVEL = "HEADRACE_LOG_LEVEL"
+ENV_SECRET_KEY = "HEADRACE_SECRET_KEY"
+ENV_EGRESS_ALLOW = "HEADRACE_EGRESS_ALLOW"
 
 
 class ConfigError(ValueError):
@@ -35,6 +42,10 @@ class Settings:
     host, port: where the HTTP API listens (default 127.0.0.1:8080).
     database_url: a SQLAlchemy URL; None means SQLite at `data_dir/headrace.db`.
     log_level: one of debug, info, warning, error.
+    secret_key: the key that encrypts sensitive settings, url-safe base64 of 32 bytes; None
+        means the one generated once into `data_dir/secret.key`.
+    egress_allow: host names and CIDRs that functions may reach even though they are
+        private, loopback or link-local.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -42,6 +53,8 @@ class Settings:
     port: int = DEFAULT_PORT
     database_url: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
+    secret_key: str | None = field(default=None, repr=False)
+    egress_allow: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each setting came from (`default`, `env HEADRACE_…`, `option --…`), for doctor."""
 
@@ -54,6 +67,8 @@ class Settings:
             )
         if not self.host:
             raise ConfigError("The host must not be empty.")
+        if self.secret_key is not None:
+            decode_secret_key(self.secret_key)
 
     @property
     def database_path(self) -> Path:
@@ -62,6 +77,10 @@ class Settings:
     @property
     def owner_token_path(self) -> Path:
         return self.data_dir / OWNER_TOKEN_FILE_NAME
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / SECRET_KEY_FILE_NAME
 
     @property
     def effective_database_url(self) -> str:
@@ -102,6 +121,8 @@ class Settings:
         raw_port = pick("port", port, ENV_PORT)
         raw_url = pick("database_url", None, ENV_DATABASE_URL)
         raw_level = pick("log_level", None, ENV_LOG_LEVEL)
+        raw_secret_key = pick("secret_key", None, ENV_SECRET_KEY)
+        raw_egress = pick("egress_allow", None, ENV_EGRESS_ALLOW)
 
         settings = cls(
             data_dir=Path(raw_data_dir) if raw_data_dir else DEFAULT_DATA_DIR,
@@ -109,18 +130,33 @@ class Settings:
             port=_parse_port(raw_port) if raw_port else DEFAULT_PORT,
             database_url=raw_url,
             log_level=(raw_level or DEFAULT_LOG_LEVEL).lower(),
+            secret_key=raw_secret_key,
+            egress_allow=_parse_list(raw_egress),
         )
         return replace(settings, sources=sources)
 
     def public_items(self) -> list[tuple[str, str, str]]:
-        """(name, value, source) of each setting, with any password in the URL hidden."""
+        """(name, value, source) of each setting, with any password in the URL hidden and
+        the secret key shown only as `set` or `generated`, never its value."""
         url = _hide_password(self.effective_database_url)
+        if self.secret_key is not None:
+            key_state = "set"
+        elif self.secret_key_path.exists():
+            key_state = f"generated ({self.secret_key_path})"
+        else:
+            key_state = f"generated into {self.secret_key_path} on first use"
         return [
             ("data_dir", str(self.data_dir), self.sources.get("data_dir", "default")),
             ("host", self.host, self.sources.get("host", "default")),
             ("port", str(self.port), self.sources.get("port", "default")),
             ("database_url", url, self.sources.get("database_url", "default")),
             ("log_level", self.log_level, self.sources.get("log_level", "default")),
+            ("secret_key", key_state, self.sources.get("secret_key", "default")),
+            (
+                "egress_allow",
+                ",".join(self.egress_allow) or "(none)",
+                self.sources.get("egress_allow", "default"),
+            ),
         ]
 
 
@@ -129,6 +165,25 @@ def _parse_port(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"The port must be a number, not {raw!r}.") from None
+
+
+def _parse_list(raw: str | None) -> tuple[str, ...]:
+    return tuple(entry.strip() for entry in (raw or "").split(",") if entry.strip())
+
+
+def decode_secret_key(text: str) -> bytes:
+    """The 32 key bytes of url-safe base64 `text` (padding optional); ConfigError otherwise."""
+    stripped = text.strip()
+    try:
+        key = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"{ENV_SECRET_KEY} must be {SECRET_KEY_BYTES} bytes in url-safe base64; make one "
+            'with: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return key
 
 
 def _hide_password(url: str) -> str:

@@ -78,6 +78,18 @@ def test_doctor_hides_the_database_password(tmp_path: Path) -> None:
     assert "postgresql://headrace:***@db.invalid/headrace" in result.stdout
 
 
+def test_doctor_shows_the_secret_key_only_as_set(tmp_path: Path) -> None:
+    key = "UqUW3cWdt0mSrIe1gTLiakcuPv7lSNfvoBFKX2FR5vQ"
+
+    result = run_headrace(
+        "doctor", "--data-dir", str(tmp_path), env=headrace_env(HEADRACE_SECRET_KEY=key)
+    )
+
+    assert key not in result.stdout + result.stderr
+    rows = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert ["secret_key", "set"] in rows
+
+
 def test_doctor_reports_a_corrupt_database_and_exits_nonzero(tmp_path: Path) -> None:
     (tmp_path / "headrace.db").write_bytes(b"garbage" * 1000)
 

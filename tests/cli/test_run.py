@@ -211,3 +211,14 @@ def test_allow_host_lets_fetch_reach_a_local_server_and_records_the_trace(
     [trace] = outcome["requests"]
     assert (trace["method"], trace["url"], trace["status"]) == ("POST", sink + "/hook", 202)
     assert _Sink.received[-1] == b'{"e":"Signed Up"}'
+
+
+def test_headrace_egress_allow_lets_fetch_reach_a_local_server(tmp_path: Path, sink: str) -> None:
+    result = run_headrace(
+        "run", write(tmp_path, FETCHING), "--event", TRACK,
+        "--settings", json.dumps({"url": sink + "/hook"}),
+        env=headrace_env(HEADRACE_EGRESS_ALLOW="example.invalid, 127.0.0.1"),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout
+    assert outcome_of(result)["result"] == 202

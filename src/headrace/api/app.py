@@ -9,7 +9,15 @@ from fastapi import FastAPI
 
 import headrace
 from headrace.api.errors import install_error_handlers
-from headrace.api.routes import health, workspace
+from headrace.api.routes import (
+    activity,
+    destinations,
+    functions,
+    health,
+    members,
+    sources,
+    workspace,
+)
 from headrace.config import Settings
 from headrace.services import Services
 
@@ -40,4 +48,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(workspace.router, prefix=API_PREFIX)
+    for management in (functions, sources, destinations, members, activity):
+        app.include_router(management.router, prefix=API_PREFIX)
     return app

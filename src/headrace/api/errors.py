@@ -18,6 +18,7 @@ from headrace.services import (
     NotFound,
     ServiceError,
     Unauthenticated,
+    Unprocessable,
 )
 
 _STATUS_OF_SERVICE_ERROR: dict[type[ServiceError], int] = {
@@ -26,6 +27,7 @@ _STATUS_OF_SERVICE_ERROR: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Unprocessable: 422,
 }
 
 _TYPE_OF_STATUS = {
@@ -68,7 +70,12 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
         (code for cls, code in _STATUS_OF_SERVICE_ERROR.items() if isinstance(exc, cls)), 400
     )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(status, exc.type, str(exc), headers)
+    error: dict[str, Any] = {"type": exc.type, "message": str(exc)}
+    if exc.field is not None:
+        error["field"] = exc.field
+    if exc.line is not None:
+        error["line"] = exc.line
+    return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -32,3 +32,23 @@ class HealthOut(ApiModel):
 class ReadinessOut(ApiModel):
     status: str
     revision: str | None
+
+
+class ApiOut(ApiModel):
+    """A response body read from a service's view (a dataclass with snake_case fields)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, from_attributes=True
+    )
+
+
+class ApiIn(BaseModel):
+    """A request body: camelCase fields, unknown ones refused (a typo is an error, not a
+    silently ignored field)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class DeletedOut(ApiModel):
+    id: str
+    deleted: bool = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import click
 import orjson
 
+from headrace.cli.common import load_settings
+from headrace.config import ENV_EGRESS_ALLOW
 from headrace.runtime import (
     MAX_TIMEOUT_S,
     EgressPolicy,
@@ -21,8 +22,6 @@ from headrace.runtime import (
 EXIT_OK = 0
 EXIT_FUNCTION_FAILED = 1
 EXIT_USAGE = 2
-
-ENV_EGRESS_ALLOW = "HEADRACE_EGRESS_ALLOW"
 
 SAMPLE_TRACK_EVENT: dict[str, Any] = {
     "type": "track",
@@ -141,7 +140,7 @@ def run(
     else:
         raise click.BadParameter("the event must be a JSON object or array", param_hint="--event")
 
-    policy = EgressPolicy.allowing(os.environ.get(ENV_EGRESS_ALLOW, "").split(","))
+    policy = EgressPolicy.allowing(load_settings().egress_allow)
     try:
         with SandboxPool(policy, max_workers=2, workers_per_function=1) as pool:
             outcome = pool.run_once(

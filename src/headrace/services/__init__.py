@@ -10,6 +10,7 @@ from headrace.services.errors import (
     ServiceError,
     StartupError,
     Unauthenticated,
+    Unprocessable,
 )
 from headrace.services.health import HealthService, Readiness, describe_database
 from headrace.services.startup import (
@@ -36,6 +37,7 @@ __all__ = [
     "Services",
     "StartupError",
     "Unauthenticated",
+    "Unprocessable",
     "WorkspaceService",
     "WorkspaceView",
     "describe_database",

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from headrace.config import Settings
 from headrace.log import get_logger
+from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.security.secrets import SecretBox, load_secret_key
 from headrace.services.access import AccessService
+from headrace.services.audit import AuditService
+from headrace.services.destinations import DestinationService, InsertFunctionInstanceService
+from headrace.services.functions import FunctionService
 from headrace.services.health import HealthService
+from headrace.services.invocation import InvocationService, StoreCatalog
+from headrace.services.members import MemberService
+from headrace.services.preview import PreviewService
+from headrace.services.sources import SourceService
+from headrace.services.usage import UsageService
 from headrace.services.workspaces import WorkspaceService
 from headrace.store import open_engine, session_factory
 
@@ -31,6 +43,35 @@ class Services:
         self.workspaces = WorkspaceService(self.sessions)
         self.access = AccessService(self.sessions)
         self.health = HealthService(self.engine)
+        self._lock = threading.Lock()
+        self._secret_box: SecretBox | None = None
+        self._pool: SandboxPool | None = None
+        self.usage = UsageService(self.engine, self.sessions)
+        self.audit = AuditService(self.sessions)
+        self.members = MemberService(self.sessions)
+        self.functions = FunctionService(self.sessions, self.secret_box)
+        self.sources = SourceService(self.sessions, self.secret_box)
+        self.destinations = DestinationService(self.sessions, self.secret_box)
+        self.insert_functions = InsertFunctionInstanceService(self.sessions, self.secret_box)
+        self.preview = PreviewService(self.sessions, self.sandbox, self.usage)
+        self.invocations = InvocationService(self.sessions, self.secret_box)
+        """What the pipeline runs: instances with their pinned code and decrypted settings."""
+        self.catalog = StoreCatalog(self.invocations, self.usage)
+        """The pipeline's Catalog on the store."""
+
+    def secret_box(self) -> SecretBox:
+        """The key for sensitive settings, read (or generated) on first use."""
+        with self._lock:
+            if self._secret_box is None:
+                self._secret_box = SecretBox(load_secret_key(self.settings))
+            return self._secret_box
+
+    def sandbox(self) -> SandboxPool:
+        """The sandbox pool for previews, started on first use with the egress policy."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(EgressPolicy.allowing(self.settings.egress_allow))
+            return self._pool
 
     def start(self) -> None:
         # Pipeline workers start here, once they exist.
@@ -38,5 +79,9 @@ class Services:
 
     def stop(self) -> None:
         # Pipeline workers are drained here, before the engine goes away.
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
         self.engine.dispose()
         _log.info("service stopped")

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A request that cannot be carried out; the message is one sentence for users."""
+    """A request that cannot be carried out; the message is one sentence for users.
+
+    `field` names the input at fault (`displayName`, `settings.apiKey`, `code`) and `line`
+    the line of code, when there is one.
+    """
 
     type: str = "bad-request"
+
+    def __init__(self, message: str, *, field: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.field = field
+        self.line = line
 
 
 class InvalidInput(ServiceError):
     type = "invalid-request"
+
+
+class Unprocessable(ServiceError):
+    """Well-formed input that breaks a rule: code that does not load, a setting of the
+    wrong type, a missing required setting."""
+
+    type = "validation-error"
 
 
 class Unauthenticated(ServiceError):

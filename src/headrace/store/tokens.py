@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,3 +64,23 @@ class TokenRepository:
         if row is None:
             return None
         return TokenOwner(token_id=row[0], member_id=row[1], workspace_id=row[2])
+
+    def get(self, workspace_id: str, token_id: str) -> ApiToken | None:
+        """The token with this id if its member belongs to `workspace_id`."""
+        return self._session.scalars(
+            select(ApiToken)
+            .join(Member, Member.id == ApiToken.member_id)
+            .where(ApiToken.id == token_id, Member.workspace_id == workspace_id)
+        ).first()
+
+    def list(self, workspace_id: str) -> Sequence[ApiToken]:
+        return self._session.scalars(
+            select(ApiToken)
+            .join(Member, Member.id == ApiToken.member_id)
+            .where(Member.workspace_id == workspace_id)
+            .order_by(ApiToken.created_at, ApiToken.id)
+        ).all()
+
+    def delete(self, token: ApiToken) -> None:
+        self._session.delete(token)
+        self._session.flush()

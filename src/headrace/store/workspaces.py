@@ -143,9 +143,56 @@ class MemberRepository:
         self._session.flush()
         return member
 
-    def get(self, member_id: str) -> Member | None:
-        return self._session.scalars(
+    def get(self, member_id: str, workspace_id: str | None = None) -> Member | None:
+        """The member with this id; with `workspace_id`, only if it belongs to it."""
+        query = (
             select(Member)
             .where(Member.id == member_id)
             .options(selectinload(Member.roles).selectinload(MemberRole.resources))
+        )
+        if workspace_id is not None:
+            query = query.where(Member.workspace_id == workspace_id)
+        return self._session.scalars(query).first()
+
+    def list(self, workspace_id: str) -> Sequence[Member]:
+        return self._session.scalars(
+            select(Member)
+            .where(Member.workspace_id == workspace_id)
+            .options(selectinload(Member.roles).selectinload(MemberRole.resources))
+            .order_by(Member.created_at, Member.id)
+        ).all()
+
+    def find_by_email(self, workspace_id: str, email: str) -> Member | None:
+        return self._session.scalars(
+            select(Member).where(Member.workspace_id == workspace_id, Member.email == email)
         ).first()
+
+    def set_roles(self, member: Member, roles: Iterable[tuple[str, Iterable[str]]]) -> None:
+        """Replace every role of `member` with `roles`, each given as (role, resource ids)."""
+        member.roles.clear()
+        # Flushed before the new rows go in: (member, role) is unique.
+        self._session.flush()
+        now = utcnow()
+        for role, resource_ids in roles:
+            member.roles.append(
+                MemberRole(
+                    id=new_id("role"),
+                    role=role,
+                    created_at=now,
+                    resources=[MemberRoleResource(resource_id=rid) for rid in resource_ids],
+                )
+            )
+        self._session.flush()
+
+    def count_with_role(self, workspace_id: str, role: str) -> int:
+        return len(
+            self._session.scalars(
+                select(MemberRole.id)
+                .join(Member, Member.id == MemberRole.member_id)
+                .where(Member.workspace_id == workspace_id, MemberRole.role == role)
+            ).all()
+        )
+
+    def delete(self, member: Member) -> None:
+        self._session.delete(member)
+        self._session.flush()

@@ -1,4 +1,4 @@
-"""The event pipeline: the work queue, seen message ids, delivery records.
+"""The event pipeline: the work queue, seen message ids, intake counts, delivery records.
 
 Revision ID: 0002
 Revises: 0001
@@ -45,6 +45,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source_id", "message_id", name="pk_seen_messages"),
     )
     op.create_table(
+        "intake_counts",
+        sa.Column("source_id", sa.String(32), nullable=False),
+        sa.Column("minute", sa.BigInteger(), nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "source_id", "minute", "outcome", "reason", name="pk_intake_counts"
+        ),
+    )
+    op.create_table(
         "delivery_counts",
         sa.Column("destination_id", sa.String(32), nullable=False),
         sa.Column("minute", sa.BigInteger(), nullable=False),
@@ -80,5 +91,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("delivery_records")
     op.drop_table("delivery_counts")
+    op.drop_table("intake_counts")
     op.drop_table("seen_messages")
     op.drop_table("jobs")

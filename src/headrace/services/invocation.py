@@ -1,0 +1,180 @@
+"""What the pipeline runs: each function instance with its pinned version's code, kind and
+timeout, and its settings decrypted. The only place sealed settings are opened, and only
+to hand them to the sandbox for a call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from headrace.pipeline.catalog import DestinationPlan, FunctionInstancePlan
+from headrace.runtime import FunctionKind, FunctionSpec
+from headrace.security.secrets import SecretError
+from headrace.services.function_settings import open_values, problem_for_call, schema_from_json
+from headrace.services.instances import WEBHOOK_SETTINGS
+from headrace.services.pinning import (
+    PinnedInstance,
+    ResourceType,
+    SecretBoxSource,
+    pinned_version,
+    settings_place,
+    stored_settings,
+)
+from headrace.services.usage import UsageService
+from headrace.store.destinations import (
+    Destination,
+    DestinationRepository,
+    InsertFunctionInstance,
+    InsertFunctionInstanceRepository,
+)
+from headrace.store.functions import Function
+from headrace.store.sources import Source
+
+
+@dataclass(frozen=True)
+class InstanceInvocation:
+    """One function instance as the runtime should host it."""
+
+    workspace_id: str
+    instance_id: str
+    function_id: str
+    version_id: str
+    kind: FunctionKind
+    code: str
+    timeout_s: float
+    settings: dict[str, Any] = field(repr=False)
+    """Decrypted: keep out of logs, records and responses."""
+    settings_error: str | None = None
+    """Why the settings do not fit the pinned version (not retried), or None."""
+
+    @property
+    def spec(self) -> FunctionSpec:
+        """Keyed by workspace, instance and version: a deploy gets fresh workers."""
+        return FunctionSpec(
+            key=f"{self.workspace_id}:{self.instance_id}:{self.version_id}",
+            code=self.code,
+            kind=self.kind,
+            timeout_s=self.timeout_s,
+        )
+
+    def plan(self) -> FunctionInstancePlan:
+        return FunctionInstancePlan(
+            instance_id=self.instance_id,
+            function_id=self.function_id,
+            spec=self.spec,
+            settings=self.settings,
+            settings_error=self.settings_error,
+        )
+
+
+class InvocationService:
+    def __init__(self, sessions: sessionmaker[Session], secrets: SecretBoxSource) -> None:
+        self._sessions = sessions
+        self._secrets = secrets
+
+    def instance(self, instance_id: str) -> InstanceInvocation | None:
+        """A FUNCTION source, FUNCTION destination or insert function instance, by id."""
+        with self._sessions() as session:
+            row: PinnedInstance | None = (
+                session.get(Destination, instance_id)
+                or session.get(InsertFunctionInstance, instance_id)
+                or session.get(Source, instance_id)
+            )
+            return None if row is None else self._invocation(session, row)
+
+    def destination(self, destination_id: str) -> DestinationPlan | None:
+        with self._sessions() as session:
+            destination = DestinationRepository(session).get_any(destination_id)
+            return None if destination is None else self._plan(session, destination)
+
+    def destinations_of_source(self, source_id: str) -> list[DestinationPlan]:
+        """The enabled destinations connected to a source."""
+        with self._sessions() as session:
+            return [
+                self._plan(session, d)
+                for d in DestinationRepository(session).of_source(source_id)
+                if d.enabled
+            ]
+
+    def _plan(self, session: Session, destination: Destination) -> DestinationPlan:
+        function_plan = None
+        webhook_url: str | None = None
+        headers: dict[str, str] = {}
+        settings_error: str | None = None
+        if destination.kind == "WEBHOOK":
+            values, settings_error = self._open(destination)
+            if settings_error is None:
+                settings_error = problem_for_call(WEBHOOK_SETTINGS, values)
+            webhook_url = values.get("url")
+            headers = dict(values.get("headers") or {})
+        else:
+            invocation = self._invocation(session, destination)
+            function_plan = invocation.plan() if invocation is not None else None
+        insert = InsertFunctionInstanceRepository(session).of_destination(destination.id)
+        insert_plan = None
+        if insert is not None and insert.enabled:
+            insert_invocation = self._invocation(session, insert)
+            insert_plan = insert_invocation.plan() if insert_invocation is not None else None
+        return DestinationPlan(
+            id=destination.id,
+            workspace_id=destination.workspace_id,
+            name=destination.name,
+            kind=destination.kind,
+            enabled=destination.enabled,
+            names=frozenset({destination.name, destination.id}),
+            webhook_url=webhook_url,
+            webhook_headers=headers,
+            function=function_plan,
+            insert=insert_plan,
+            settings_error=settings_error,
+        )
+
+    def _invocation(self, session: Session, instance: PinnedInstance) -> InstanceInvocation | None:
+        version = pinned_version(session, instance)
+        function = session.get(Function, instance.function_id) if instance.function_id else None
+        if version is None or function is None:
+            return None
+        values, error = self._open(instance)
+        if error is None:
+            error = problem_for_call(schema_from_json(version.settings), values)
+        return InstanceInvocation(
+            workspace_id=instance.workspace_id,
+            instance_id=instance.id,
+            function_id=function.id,
+            version_id=version.id,
+            kind=ResourceType(function.resource_type).kind,
+            code=version.code,
+            timeout_s=version.timeout_ms / 1000,
+            settings=values,
+            settings_error=error,
+        )
+
+    def _open(self, instance: PinnedInstance) -> tuple[dict[str, Any], str | None]:
+        try:
+            return open_values(
+                self._secrets(), settings_place(instance), stored_settings(instance)
+            ), None
+        except SecretError as exc:
+            return {}, str(exc)
+
+
+class StoreCatalog:
+    """The pipeline's Catalog (headrace.pipeline.Catalog) on the store."""
+
+    def __init__(self, invocations: InvocationService, usage: UsageService) -> None:
+        self._invocations = invocations
+        self._usage = usage
+
+    def destinations_of_source(self, source_id: str) -> Sequence[DestinationPlan]:
+        return self._invocations.destinations_of_source(source_id)
+
+    def destination(self, destination_id: str) -> DestinationPlan | None:
+        return self._invocations.destination(destination_id)
+
+    def record_invocations(
+        self, workspace_id: str, function_id: str, count: int, duration_ms: float
+    ) -> None:
+        self._usage.record_invocations(workspace_id, function_id, count, duration_ms)

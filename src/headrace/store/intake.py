@@ -1,0 +1,79 @@
+"""What the tracking API accepted and rejected, per source per minute, with the reasons."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from headrace.store.base import ID_LENGTH, Base
+
+REASON_LENGTH = 200
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+
+intake_counts = Table(
+    "intake_counts",
+    Base.metadata,
+    Column("source_id", String(ID_LENGTH), nullable=False),
+    Column("minute", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(REASON_LENGTH), nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("source_id", "minute", "outcome", "reason"),
+)
+
+
+class IntakeLog:
+    def write(
+        self,
+        conn: Connection,
+        source_id: str,
+        minute: int,
+        accepted: int,
+        rejected: Mapping[str, int],
+    ) -> None:
+        rows = [
+            {
+                "source_id": source_id,
+                "minute": minute,
+                "outcome": outcome,
+                "reason": reason[:REASON_LENGTH],
+                "count": n,
+            }
+            for outcome, reason, n in [(ACCEPTED, "", accepted)]
+            + [(REJECTED, reason, n) for reason, n in rejected.items()]
+            if n
+        ]
+        if not rows:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(intake_counts)
+        statement = statement.on_conflict_do_update(
+            index_elements=["source_id", "minute", "outcome", "reason"],
+            set_={"count": intake_counts.c.count + statement.excluded.count},
+        )
+        conn.execute(statement, rows)
+
+    def totals(self, conn: Connection, source_id: str) -> dict[tuple[str, str], int]:
+        """(outcome, reason) -> count for a source."""
+        rows = conn.execute(
+            select(
+                intake_counts.c.outcome, intake_counts.c.reason, intake_counts.c.count.label("n")
+            ).where(intake_counts.c.source_id == source_id)
+        ).all()
+        totals: Counter[tuple[str, str]] = Counter()
+        for row in rows:
+            totals[(row.outcome, row.reason)] += row.n
+        return dict(totals)

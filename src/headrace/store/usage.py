@@ -1,0 +1,98 @@
+"""Function usage: invocations and execution time per function per day (UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from headrace.store.base import ID_LENGTH, Base
+
+DAY_LENGTH = 10
+"""`YYYY-MM-DD`: sorts and compares as text on every database."""
+
+function_usage = Table(
+    "function_usage",
+    Base.metadata,
+    Column("workspace_id", String(ID_LENGTH), nullable=False),
+    Column("function_id", String(ID_LENGTH), nullable=False),
+    Column("day", String(DAY_LENGTH), nullable=False),
+    Column("invocations", BigInteger, nullable=False),
+    Column("execution_ms", Float, nullable=False),
+    PrimaryKeyConstraint("function_id", "day"),
+    Index("ix_function_usage_workspace_id_day", "workspace_id", "day"),
+)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    function_id: str
+    day: date
+    invocations: int
+    execution_ms: float
+
+
+class UsageRepository:
+    """Counters added in the caller's transaction (an upsert, so concurrent writers add up)."""
+
+    def add(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        function_id: str,
+        day: date,
+        invocations: int,
+        execution_ms: float,
+    ) -> None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(function_usage).values(
+            workspace_id=workspace_id,
+            function_id=function_id,
+            day=day.isoformat(),
+            invocations=invocations,
+            execution_ms=execution_ms,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["function_id", "day"],
+            set_={
+                "invocations": function_usage.c.invocations + statement.excluded.invocations,
+                "execution_ms": function_usage.c.execution_ms + statement.excluded.execution_ms,
+            },
+        )
+        conn.execute(statement)
+
+    def between(
+        self, conn: Connection, workspace_id: str, first: date, last: date
+    ) -> Sequence[UsageRow]:
+        """Every row of the workspace from `first` to `last`, both included."""
+        rows = conn.execute(
+            select(function_usage)
+            .where(
+                function_usage.c.workspace_id == workspace_id,
+                function_usage.c.day >= first.isoformat(),
+                function_usage.c.day <= last.isoformat(),
+            )
+            .order_by(function_usage.c.function_id, function_usage.c.day)
+        ).all()
+        return [
+            UsageRow(
+                function_id=row.function_id,
+                day=date.fromisoformat(row.day),
+                invocations=int(row.invocations),
+                execution_ms=float(row.execution_ms),
+            )
+            for row in rows
+        ]
