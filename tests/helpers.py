@@ -107,9 +107,12 @@ class ServerProcess:
         return self.stderr_path.read_text()
 
 
-def start_server(data_dir: Path, logs_dir: Path) -> ServerProcess:
-    """`headrace serve` on a free port, once it answers /healthz."""
-    port = free_port()
+def start_server(
+    data_dir: Path, logs_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> ServerProcess:
+    """`headrace serve` on a free port (or `port`), once it answers /healthz; `env` adds
+    HEADRACE_* settings."""
+    port = port or free_port()
     logs_dir.mkdir(parents=True, exist_ok=True)
     stdout_path = logs_dir / f"serve-{port}.out"
     stderr_path = logs_dir / f"serve-{port}.err"
@@ -120,7 +123,7 @@ def start_server(data_dir: Path, logs_dir: Path) -> ServerProcess:
             stdout=stdout,
             stderr=stderr,
             stdin=subprocess.DEVNULL,
-            env=headrace_env(),
+            env=headrace_env(**(env or {})),
         )
     server = ServerProcess(process, data_dir, port, stdout_path, stderr_path)
     try:

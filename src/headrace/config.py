@@ -28,6 +28,12 @@ ENV_DATABASE_URL = "HEADRACE_DATABASE_URL"
 ENV_LOG_LEVEL = "HEADRACE_LOG_LEVEL"
 ENV_SECRET_KEY = "HEADRACE_SECRET_KEY"
 ENV_EGRESS_ALLOW = "HEADRACE_EGRESS_ALLOW"
+ENV_RETRY_WINDOW_S = "HEADRACE_RETRY_WINDOW_S"
+ENV_RETRY_BASE_S = "HEADRACE_RETRY_BASE_S"
+ENV_RETRY_CAP_S = "HEADRACE_RETRY_CAP_S"
+ENV_LEASE_S = "HEADRACE_LEASE_S"
+ENV_DELIVERY_WORKERS = "HEADRACE_DELIVERY_WORKERS"
+DEFAULT_DELIVERY_WORKERS = 2
 
 
 class ConfigError(ValueError):
@@ -46,6 +52,11 @@ class Settings:
         means the one generated once into `data_dir/secret.key`.
     egress_allow: host names and CIDRs that functions may reach even though they are
         private, loopback or link-local.
+    retry_window_s, retry_base_s, retry_cap_s: the retry policy (seconds); None means the
+        defaults in headrace.pipeline.retry.
+    lease_s: how long a claimed pipeline job stays with its worker (seconds); None means
+        the pipeline's default.
+    delivery_workers: delivery threads per process (default 2).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -55,6 +66,11 @@ class Settings:
     log_level: str = DEFAULT_LOG_LEVEL
     secret_key: str | None = field(default=None, repr=False)
     egress_allow: tuple[str, ...] = ()
+    retry_window_s: float | None = None
+    retry_base_s: float | None = None
+    retry_cap_s: float | None = None
+    lease_s: float | None = None
+    delivery_workers: int = DEFAULT_DELIVERY_WORKERS
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each setting came from (`default`, `env HEADRACE_…`, `option --…`), for doctor."""
 
@@ -123,6 +139,16 @@ class Settings:
         raw_level = pick("log_level", None, ENV_LOG_LEVEL)
         raw_secret_key = pick("secret_key", None, ENV_SECRET_KEY)
         raw_egress = pick("egress_allow", None, ENV_EGRESS_ALLOW)
+        seconds = {
+            name: _parse_seconds(pick(name, None, env_name), env_name)
+            for name, env_name in (
+                ("retry_window_s", ENV_RETRY_WINDOW_S),
+                ("retry_base_s", ENV_RETRY_BASE_S),
+                ("retry_cap_s", ENV_RETRY_CAP_S),
+                ("lease_s", ENV_LEASE_S),
+            )
+        }
+        raw_workers = pick("delivery_workers", None, ENV_DELIVERY_WORKERS)
 
         settings = cls(
             data_dir=Path(raw_data_dir) if raw_data_dir else DEFAULT_DATA_DIR,
@@ -132,6 +158,13 @@ class Settings:
             log_level=(raw_level or DEFAULT_LOG_LEVEL).lower(),
             secret_key=raw_secret_key,
             egress_allow=_parse_list(raw_egress),
+            delivery_workers=_parse_count(raw_workers, ENV_DELIVERY_WORKERS)
+            if raw_workers
+            else DEFAULT_DELIVERY_WORKERS,
+            retry_window_s=seconds["retry_window_s"],
+            retry_base_s=seconds["retry_base_s"],
+            retry_cap_s=seconds["retry_cap_s"],
+            lease_s=seconds["lease_s"],
         )
         return replace(settings, sources=sources)
 
@@ -157,6 +190,24 @@ class Settings:
                 ",".join(self.egress_allow) or "(none)",
                 self.sources.get("egress_allow", "default"),
             ),
+            *(
+                (
+                    name,
+                    "(default)" if value is None else f"{value:g}",
+                    self.sources.get(name, "default"),
+                )
+                for name, value in (
+                    ("retry_window_s", self.retry_window_s),
+                    ("retry_base_s", self.retry_base_s),
+                    ("retry_cap_s", self.retry_cap_s),
+                    ("lease_s", self.lease_s),
+                )
+            ),
+            (
+                "delivery_workers",
+                str(self.delivery_workers),
+                self.sources.get("delivery_workers", "default"),
+            ),
         ]
 
 
@@ -165,6 +216,28 @@ def _parse_port(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"The port must be a number, not {raw!r}.") from None
+
+
+def _parse_seconds(raw: str | None, env_name: str) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigError(f"{env_name} must be a positive number of seconds, not {raw!r}.")
+    return value
+
+
+def _parse_count(raw: str, env_name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{env_name} must be a whole number of at least 1, not {raw!r}.")
+    return value
 
 
 def _parse_list(raw: str | None) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     ["doctor"],
     ["version"],
     ["run"],
+    ["worker"],
 ]
 
 

@@ -71,6 +71,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.bodies: list[Any] = []
+        self.refused = 0
         self.status = 200
         self.lock = threading.Lock()
 
@@ -87,9 +88,11 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status = state.status
-            if 200 <= status < 300:
-                with state.lock:
+            with state.lock:
+                if 200 <= status < 300:
                     state.bodies.append(orjson.loads(body))
+                else:
+                    state.refused += 1
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -16,6 +16,7 @@ from headrace.api.routes import (
     health,
     members,
     sources,
+    tracking,
     workspace,
 )
 from headrace.config import Settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(tracking.router)
     app.include_router(workspace.router, prefix=API_PREFIX)
     for management in (functions, sources, destinations, members, activity):
         app.include_router(management.router, prefix=API_PREFIX)

@@ -8,6 +8,7 @@ import headrace
 from headrace.cli.doctor import doctor
 from headrace.cli.run import run
 from headrace.cli.serve import serve
+from headrace.cli.worker import worker
 from headrace.cli.workspace import workspace
 
 
@@ -26,6 +27,7 @@ cli.add_command(serve)
 cli.add_command(workspace)
 cli.add_command(doctor)
 cli.add_command(run)
+cli.add_command(worker)
 
 
 def main() -> None:

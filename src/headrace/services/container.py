@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from headrace.config import Settings
 from headrace.log import get_logger
+from headrace.pipeline import CachedCatalog, Deliverer, PipelineWorkers, RetryPolicy, Router
+from headrace.pipeline.deliver import DEFAULT_LEASE_S
 from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.runtime.egress import Fetcher
 from headrace.security.secrets import SecretBox, load_secret_key
 from headrace.services.access import AccessService
 from headrace.services.audit import AuditService
 from headrace.services.destinations import DestinationService, InsertFunctionInstanceService
 from headrace.services.functions import FunctionService
 from headrace.services.health import HealthService
+from headrace.services.ingest import IngestService
 from headrace.services.invocation import InvocationService, StoreCatalog
 from headrace.services.members import MemberService
 from headrace.services.preview import PreviewService
@@ -35,8 +40,13 @@ class Services:
     runs the HTTP API and the workers in one process tree.
     """
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
-        """Built on `engine` (default: one opened from `settings`), which `stop` disposes."""
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, *, pipeline: bool = True
+    ) -> None:
+        """Built on `engine` (default: one opened from `settings`), which `stop` disposes.
+
+        With `pipeline` (the default) `start` also starts the router and delivery workers.
+        """
         self.settings = settings
         self.engine = engine if engine is not None else open_engine(settings.effective_database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
@@ -58,6 +68,12 @@ class Services:
         """What the pipeline runs: instances with their pinned code and decrypted settings."""
         self.catalog = StoreCatalog(self.invocations, self.usage)
         """The pipeline's Catalog on the store."""
+        self._run_pipeline = pipeline
+        self._workers: PipelineWorkers | None = None
+        self._deliverers: list[Deliverer] = []
+        self.ingest = IngestService(
+            self.engine, self.sources.find_tracking_source, on_accepted=self._wake_pipeline
+        )
 
     def secret_box(self) -> SecretBox:
         """The key for sensitive settings, read (or generated) on first use."""
@@ -73,12 +89,52 @@ class Services:
                 self._pool = SandboxPool(EgressPolicy.allowing(self.settings.egress_allow))
             return self._pool
 
+    def retry_policy(self) -> RetryPolicy:
+        defaults = RetryPolicy()
+        s = self.settings
+        return RetryPolicy(
+            window_s=s.retry_window_s or defaults.window_s,
+            base_s=s.retry_base_s or defaults.base_s,
+            cap_s=s.retry_cap_s or defaults.cap_s,
+        )
+
     def start(self) -> None:
-        # Pipeline workers start here, once they exist.
+        if self._run_pipeline:
+            self._start_pipeline()
         _log.info("service started")
 
+    def _start_pipeline(self) -> None:
+        lease_s = self.settings.lease_s or DEFAULT_LEASE_S
+        catalog = CachedCatalog(self.catalog)
+        fetcher = Fetcher(EgressPolicy.allowing(self.settings.egress_allow))
+        router = Router(self.engine, catalog, lease_s=lease_s)
+        steps: dict[str, Callable[[], int]] = {"router": router.run_once}
+        for index in range(self.settings.delivery_workers):
+            deliverer = Deliverer(
+                self.engine,
+                catalog,
+                self.sandbox(),
+                fetcher,
+                policy=self.retry_policy(),
+                lease_s=lease_s,
+            )
+            self._deliverers.append(deliverer)
+            steps[f"deliver-{index}"] = deliverer.run_once
+        self._workers = PipelineWorkers(steps)
+        self._workers.start()
+
+    def _wake_pipeline(self) -> None:
+        if self._workers is not None:
+            self._workers.wake()
+
     def stop(self) -> None:
-        # Pipeline workers are drained here, before the engine goes away.
+        # The pipeline drains first: jobs in flight finish (or their leases run out).
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.stop()
+        for deliverer in self._deliverers:
+            deliverer.close()
+        self._deliverers.clear()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

@@ -1,0 +1,190 @@
+"""The tracking API's use case: authenticate a write key, check and stamp events, and make
+the accepted ones durable in the queue before answering."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Engine
+
+from headrace.pipeline import QUEUE_ROUTE
+from headrace.spec import EVENT_TYPES, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, prepare_event
+from headrace.store.intake import IntakeLog
+from headrace.store.queue import NewJob, WorkQueue
+
+BATCH_PATHS = ("batch", "import")
+
+
+class TrackingSource(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def workspace_id(self) -> str: ...
+
+
+SourceLookup = Callable[[str], TrackingSource | None]
+"""Finds the enabled tracking source with a write key."""
+
+
+class IngestError(Exception):
+    """A request the tracking API refuses as a whole: `code` and a sentence, with a status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": True}
+        if self.rejected:
+            body["rejected"] = self.rejected
+        return body
+
+
+def write_key_from_basic(authorization: str | None) -> str | None:
+    """The user part of `Authorization: Basic base64(writeKey:)`, as Segment's clients send."""
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.split(":", 1)[0] or None
+
+
+def decode_body(raw: bytes, content_encoding: str | None) -> Any:
+    """The JSON body, gunzipped if need be, within the request size limit."""
+    if (content_encoding or "").strip().lower() == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(raw, MAX_REQUEST_BYTES + 1)
+        except zlib.error:
+            raise IngestError(400, "invalid_gzip", "The body is not valid gzip.") from None
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise IngestError(
+            400,
+            "payload_too_large",
+            f"The request is over the {MAX_REQUEST_BYTES // 1024} KB limit.",
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise IngestError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
+
+
+class IngestService:
+    def __init__(
+        self,
+        engine: Engine,
+        find_source: SourceLookup,
+        on_accepted: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._find_source = find_source
+        self._on_accepted = on_accepted
+        self._queue = WorkQueue()
+        self._intake = IntakeLog()
+
+    def accept(
+        self,
+        path_type: str,
+        raw: bytes,
+        *,
+        authorization: str | None,
+        content_encoding: str | None,
+    ) -> IngestResult:
+        """Accept a `/v1/<path_type>` request; the result's events are durable when it returns."""
+        body = decode_body(raw, content_encoding)
+        if not isinstance(body, dict):
+            raise IngestError(400, "invalid_body", "The body must be a JSON object.")
+        source = self._authenticate(authorization, body.get("writeKey"))
+        items, defaults = self._items(path_type, body)
+        received_at = datetime.now(UTC)
+        accepted: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            event, reason = prepare_event(item, received_at, defaults=defaults)
+            if event is None:
+                rejected.append({"index": index, "reason": reason})
+            else:
+                accepted.append(event)
+        self._commit(source, accepted, rejected)
+        if accepted:
+            self._on_accepted()
+        return IngestResult(accepted=len(accepted), rejected=rejected)
+
+    def _authenticate(self, authorization: str | None, body_key: Any) -> TrackingSource:
+        write_key = write_key_from_basic(authorization) or (
+            body_key if isinstance(body_key, str) else None
+        )
+        if not write_key:
+            raise IngestError(
+                401,
+                "missing_write_key",
+                "Send the source's write key as the Basic auth user or as 'writeKey'.",
+            )
+        source = self._find_source(write_key)
+        if source is None:
+            raise IngestError(401, "invalid_write_key", "No enabled source has this write key.")
+        return source
+
+    def _items(self, path_type: str, body: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        if path_type in BATCH_PATHS:
+            batch = body.get("batch")
+            if not isinstance(batch, list):
+                raise IngestError(400, "invalid_batch", "'batch' must be a list of events.")
+            if len(batch) > MAX_BATCH_EVENTS:
+                raise IngestError(
+                    400,
+                    "batch_too_large",
+                    f"A batch holds at most {MAX_BATCH_EVENTS} events, not {len(batch)}.",
+                )
+            defaults = {
+                k: body[k] for k in ("context", "integrations") if isinstance(body.get(k), dict)
+            }
+            return batch, defaults
+        if path_type not in EVENT_TYPES:
+            raise IngestError(404, "unknown_path", f"There is no /v1/{path_type} endpoint.")
+        return [{**body, "type": path_type}], {}
+
+    def _commit(
+        self, source: TrackingSource, accepted: list[dict[str, Any]], rejected: list[dict[str, Any]]
+    ) -> None:
+        now = time.time()
+        reasons = Counter(str(r["reason"]) for r in rejected)
+        with self._engine.begin() as conn:
+            if accepted:
+                self._queue.enqueue(
+                    conn,
+                    [
+                        NewJob(
+                            queue=QUEUE_ROUTE,
+                            workspace_id=source.workspace_id,
+                            target_id=source.id,
+                            payload=orjson.dumps(accepted),
+                            first_enqueued_at=now,
+                            not_before=now,
+                        )
+                    ],
+                )
+            self._intake.write(conn, source.id, int(now // 60), len(accepted), reasons)

@@ -1,0 +1,196 @@
+"""The tracking API on the in-process app: write keys, limits, rejections, durability."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from headrace.config import Settings
+from headrace.services import Services, open_store, prepare_data_dir
+from headrace.store.intake import IntakeLog
+from headrace.store.queue import jobs
+from tests.api.support import Caller
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Without the pipeline, so that accepted events stay in the queue to be looked at."""
+    prepare_data_dir(settings.data_dir)
+    services = Services(settings, open_store(settings), pipeline=False)
+    yield services
+    services.stop()
+
+
+@pytest.fixture
+def write_key(owner: Caller) -> str:
+    source = owner.data(owner.post("/sources", {"name": "Web", "kind": "TRACKING"}), 201)
+    key: str = source["writeKey"]
+    return key
+
+
+def basic(write_key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
+def queued_events(services: Services) -> list[dict[str, Any]]:
+    with services.engine.connect() as conn:
+        payloads = conn.execute(select(jobs.c.payload).where(jobs.c.queue == "route")).scalars()
+        return [event for payload in payloads for event in orjson.loads(payload)]
+
+
+TRACK = {"userId": "u1", "event": "Signed Up", "properties": {"plan": "pro"}}
+
+
+def test_a_track_call_with_basic_auth_is_accepted_and_queued(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    response = client.post("/v1/track", json=TRACK, headers=basic(write_key))
+
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    [event] = queued_events(services)
+    assert event["type"] == "track"
+    assert event["properties"] == {"plan": "pro"}
+    assert {"messageId", "receivedAt", "timestamp"} <= event.keys()
+
+
+def test_the_write_key_may_come_in_the_body(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    response = client.post("/v1/identify", json={"userId": "u1", "writeKey": write_key})
+
+    assert response.status_code == 200
+    [event] = queued_events(services)
+    assert "writeKey" not in event
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic " + base64.b64encode(b"wrong:").decode()}],
+    ids=["missing", "unknown"],
+)
+def test_a_missing_or_unknown_write_key_is_401(
+    client: TestClient, services: Services, headers: dict[str, str]
+) -> None:
+    response = client.post("/v1/track", json=TRACK, headers=headers)
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "message"}
+    assert queued_events(services) == []
+
+
+def test_a_batch_merges_its_context_and_lists_the_rejected_events(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    body = {
+        "batch": [
+            {"type": "track", "userId": "u1", "event": "A"},
+            {"type": "track", "userId": "u1"},
+            {"type": "group", "userId": "u1", "groupId": "g1", "context": {"ip": "1.1.1.1"}},
+        ],
+        "context": {"ip": "9.9.9.9", "library": {"name": "test"}},
+    }
+
+    response = client.post("/v1/batch", json=body, headers=basic(write_key))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True,
+        "rejected": [{"index": 1, "reason": "track events need 'event'"}],
+    }
+    first, third = queued_events(services)
+    assert first["context"] == {"ip": "9.9.9.9", "library": {"name": "test"}}
+    assert third["context"]["ip"] == "1.1.1.1"
+
+
+def test_rejections_are_counted_per_source_with_their_reason(
+    client: TestClient, services: Services, write_key: str, owner: Caller
+) -> None:
+    client.post(
+        "/v1/batch",
+        json={"batch": [{"type": "track", "userId": "u"}, {"type": "page", "userId": "u"}]},
+        headers=basic(write_key),
+    )
+    [source] = owner.data(owner.get("/sources"))
+
+    with services.engine.connect() as conn:
+        totals = IntakeLog().totals(conn, source["id"])
+    assert totals == {("accepted", ""): 1, ("rejected", "track events need 'event'"): 1}
+
+
+def test_import_takes_the_same_body_as_batch(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    body = {"batch": [{"type": "page", "anonymousId": "a1", "name": "Home"}]}
+
+    assert client.post("/v1/import", json=body, headers=basic(write_key)).status_code == 200
+    assert queued_events(services)[0]["name"] == "Home"
+
+
+def test_a_gzipped_body_is_accepted(client: TestClient, services: Services, write_key: str) -> None:
+    response = client.post(
+        "/v1/track",
+        content=gzip.compress(orjson.dumps(TRACK)),
+        headers={**basic(write_key), "Content-Encoding": "gzip"},
+    )
+
+    assert response.status_code == 200
+    assert len(queued_events(services)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "code"),
+    [
+        ("/v1/track", b"{not json", "invalid_json"),
+        ("/v1/track", b"[1, 2]", "invalid_body"),
+        ("/v1/batch", b'{"batch": {"type": "track"}}', "invalid_batch"),
+        ("/v1/track", orjson.dumps({**TRACK, "blob": "x" * 600_000}), "payload_too_large"),
+        ("/v1/batch", orjson.dumps({"batch": [{"type": "page"}] * 2501}), "batch_too_large"),
+    ],
+    ids=["not-json", "not-object", "batch-not-list", "over-500-kb", "over-2500-events"],
+)
+def test_a_request_that_cannot_be_read_is_a_400_and_queues_nothing(
+    client: TestClient, services: Services, write_key: str, path: str, content: bytes, code: str
+) -> None:
+    response = client.post(path, content=content, headers=basic(write_key))
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert queued_events(services) == []
+
+
+def test_bad_gzip_is_a_400(client: TestClient, write_key: str) -> None:
+    response = client.post(
+        "/v1/track", content=b"not gzip", headers={**basic(write_key), "Content-Encoding": "gzip"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_gzip"
+
+
+def test_an_event_over_32_kb_is_rejected_alone(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    big = {"type": "track", "userId": "u", "event": "Big", "properties": {"x": "y" * 40_000}}
+    body = {"batch": [big, {"type": "track", "userId": "u", "event": "Small"}]}
+
+    response = client.post("/v1/batch", json=body, headers=basic(write_key))
+
+    assert response.json()["rejected"][0]["index"] == 0
+    assert [e["event"] for e in queued_events(services)] == ["Small"]
+
+
+def test_a_disabled_source_does_not_accept_events(
+    client: TestClient, owner: Caller, write_key: str
+) -> None:
+    [source] = owner.data(owner.get("/sources"))
+    owner.data(owner.patch(f"/sources/{source['id']}", {"enabled": False}))
+
+    assert client.post("/v1/track", json=TRACK, headers=basic(write_key)).status_code == 401

@@ -1,0 +1,206 @@
+"""The pipeline as a user runs it: a real `headrace serve`, Segment's own Python client,
+an insert function, a webhook receiver; then kill -9 mid-stream and a receiver that fails."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import segment.analytics as segment_analytics
+
+from tests.helpers import ServerProcess, start_server
+from tests.pipeline.conftest import Receiver
+
+PIPELINE_ENV = {
+    "HEADRACE_EGRESS_ALLOW": "127.0.0.1",
+    "HEADRACE_LEASE_S": "2",
+    "HEADRACE_RETRY_BASE_S": "0.2",
+    "HEADRACE_RETRY_CAP_S": "1",
+}
+DELIVERY_DEADLINE_S = 30.0
+
+INSERT_CODE = """\
+def on_track(event, settings):
+    event.setdefault("properties", {})["enrichedBy"] = settings["label"]
+    return event
+"""
+
+Start = Callable[[Path], ServerProcess]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    started: list[ServerProcess] = []
+
+    def run(data_dir: Path) -> ServerProcess:
+        server = start_server(data_dir, tmp_path / "logs", env=PIPELINE_ENV)
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        if server.process.poll() is None:
+            server.stop()
+
+
+def data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+def wire(server: ServerProcess, hook_url: str) -> str:
+    """A tracking source -> insert function -> webhook destination; the source's write key."""
+    with server.client(server.owner_token) as api:
+        source = data(api.post("/api/v1/sources", json={"name": "Web", "kind": "TRACKING"}), 201)
+        destination = data(
+            api.post(
+                "/api/v1/destinations",
+                json={
+                    "name": "Receiver",
+                    "kind": "WEBHOOK",
+                    "sourceIds": [source["id"]],
+                    "settings": {"url": hook_url},
+                },
+            ),
+            201,
+        )
+        insert = data(
+            api.post(
+                "/api/v1/functions",
+                json={
+                    "displayName": "Enrich",
+                    "resourceType": "INSERT_DESTINATION",
+                    "code": INSERT_CODE,
+                    "settings": [{"name": "label", "type": "STRING", "required": True}],
+                },
+            ),
+            201,
+        )
+        data(
+            api.post(
+                "/api/v1/insert-function-instances",
+                json={
+                    "functionId": insert["id"],
+                    "destinationId": destination["id"],
+                    "settings": {"label": "headrace"},
+                },
+            ),
+            201,
+        )
+    write_key: str = source["writeKey"]
+    return write_key
+
+
+def wait_for(condition: Callable[[], bool], deadline_s: float = DELIVERY_DEADLINE_S) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for delivery")
+
+
+def message_ids(receiver: Receiver) -> list[str]:
+    return [e["messageId"] for e in receiver.events()]
+
+
+def test_events_from_the_segment_client_arrive_transformed_once_per_message_id(
+    tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
+) -> None:
+    state, hook_url = receiver
+    server = start(tmp_path / "data")
+    write_key = wire(server, hook_url)
+    client = segment_analytics.Client(write_key, host=server.url, sync_mode=True)
+
+    for n in range(20):
+        client.track(f"user-{n}", "Order Completed", {"n": n}, message_id=f"order-{n}")
+    client.track("user-0", "Order Completed", {"n": 0}, message_id="order-0")  # a repeat
+    client.flush()
+    wait_for(lambda: len(state.events()) >= 20)
+    time.sleep(1.0)  # room for a duplicate to show up, were there one
+
+    events = state.events()
+    assert sorted(message_ids(state)) == sorted(f"order-{n}" for n in range(20))
+    assert all(e["properties"]["enrichedBy"] == "headrace" for e in events)
+    assert all(e["context"]["library"]["name"] == "analytics-python" for e in events)
+
+
+def test_nothing_accepted_is_lost_when_the_service_is_killed_mid_stream(
+    tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
+) -> None:
+    state, hook_url = receiver
+    data_dir = tmp_path / "data"
+    server = start(data_dir)
+    write_key = wire(server, hook_url)
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        with httpx.Client(base_url=server.url, auth=(write_key, ""), timeout=5) as http:
+            for batch_no in range(10_000):
+                if stop.is_set():
+                    return
+                ids = [f"b{batch_no}-{i}" for i in range(25)]
+                batch = [
+                    {"type": "track", "event": "Tick", "userId": "u", "messageId": m} for m in ids
+                ]
+                try:
+                    response = http.post("/v1/batch", json={"batch": batch})
+                except httpx.TransportError:
+                    return  # the service is gone: what it answered 200 to must arrive
+                if response.status_code == 200:
+                    accepted.extend(ids)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        wait_for(lambda: len(state.events()) >= 200)
+    except AssertionError:
+        stop.set()
+        raise AssertionError(
+            f"{len(state.events())} delivered of {len(accepted)} accepted\n{server.stderr[-4000:]}"
+        ) from None
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    stop.set()
+    sender.join()
+
+    restarted = start(data_dir)
+    try:
+        wait_for(lambda: set(accepted) <= set(message_ids(state)))
+    except AssertionError:
+        missing = set(accepted) - set(message_ids(state))
+        raise AssertionError(
+            f"{len(missing)} of {len(accepted)} accepted events never arrived, e.g. "
+            f"{sorted(missing)[:5]}\n{restarted.stderr[-3000:]}"
+        ) from None
+    assert len(accepted) >= 200
+
+
+def test_a_receiver_that_answers_503_for_a_while_gets_its_events_once_it_recovers(
+    tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
+) -> None:
+    state, hook_url = receiver
+    server = start(tmp_path / "data")
+    write_key = wire(server, hook_url)
+    state.status = 503
+
+    with httpx.Client(base_url=server.url, auth=(write_key, ""), timeout=5) as http:
+        for n in range(5):
+            assert (
+                http.post(
+                    "/v1/track", json={"userId": "u", "event": "Paid", "messageId": f"p{n}"}
+                ).status_code
+                == 200
+            )
+    wait_for(lambda: state.refused >= 10)
+    state.status = 200
+    wait_for(lambda: len(state.events()) >= 5)
+
+    assert sorted(message_ids(state)) == [f"p{n}" for n in range(5)]
