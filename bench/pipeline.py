@@ -1,0 +1,246 @@
+"""Benchmark of the event pipeline: a real `headrace serve`, a fast local receiver, a webhook
+destination behind an identity insert function.
+
+Run with `python bench/pipeline.py` (from the repository, in the project's environment).
+Prints a table, then one JSON line: {"queue_floor_per_s", "ingest_events_per_s",
+"ingest_p99_ms", "e2e_events_per_s", "latency_p50_ms", "latency_p99_ms"}.
+Targets on a 2-core machine: ingest >= 30k events/s, end to end >= 15k events/s (at least
+half the queue floor), p99 latency <= 250 ms at 2k events/s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import free_port, start_server  # noqa: E402
+
+from headrace.store import open_engine, upgrade_to_head  # noqa: E402
+from headrace.store.queue import NewJob, WorkQueue, begin_immediate  # noqa: E402
+
+BATCH_EVENTS = 100
+INGEST_SECONDS = 5.0
+INGEST_THREADS = 4
+E2E_EVENTS = 20_000
+LATENCY_RATE_PER_S = 2000
+LATENCY_SECONDS = 5.0
+FLOOR_JOBS = 20_000
+
+IDENTITY_INSERT = "def on_track(event, settings):\n    return event\n"
+
+
+def event(n: int, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": f"user-{n % 1000}",
+        "messageId": f"bench-{time.monotonic_ns()}-{n}",
+        "properties": {"orderId": f"o-{n}", "revenue": 42.5, "currency": "USD", **properties},
+        "context": {"ip": "203.0.113.7", "library": {"name": "bench", "version": "1"}},
+    }
+
+
+def queue_floor(tmp: Path) -> float:
+    """enqueue + claim + ack of the same payloads on the same kind of store, nothing else."""
+    engine = open_engine(f"sqlite:///{tmp / 'floor.db'}")
+    upgrade_to_head(engine)
+    queue = WorkQueue()
+    payload = orjson.dumps(event(0))
+    now = time.time()
+    started = time.perf_counter()
+    for _ in range(0, FLOOR_JOBS, 500):
+        with engine.connect() as conn:
+            queue.enqueue(conn, [NewJob("deliver", "ws", "dst", payload, now, now)] * 500)
+            conn.commit()
+    done = 0
+    while done < FLOOR_JOBS:
+        with engine.connect() as conn:
+            begin_immediate(conn)
+            claimed = queue.claim(conn, "deliver", 500, 60, time.time())
+            conn.commit()
+        with engine.connect() as conn:
+            queue.ack(conn, claimed)
+            conn.commit()
+        done += len(claimed)
+    engine.dispose()
+    return FLOOR_JOBS / (time.perf_counter() - started)
+
+
+def data(response: httpx.Response) -> Any:
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def wire(api: httpx.Client, hook_url: str) -> tuple[str, str]:
+    """Write keys of (a source with no destinations, a source -> insert -> webhook)."""
+    idle = data(api.post("/api/v1/sources", json={"name": "Ingest only", "kind": "TRACKING"}))
+    source = data(api.post("/api/v1/sources", json={"name": "Bench", "kind": "TRACKING"}))
+    destination = data(
+        api.post(
+            "/api/v1/destinations",
+            json={
+                "name": "Sink",
+                "kind": "WEBHOOK",
+                "sourceIds": [source["id"]],
+                "settings": {"url": hook_url},
+            },
+        )
+    )
+    insert = data(
+        api.post(
+            "/api/v1/functions",
+            json={
+                "displayName": "Identity",
+                "resourceType": "INSERT_DESTINATION",
+                "code": IDENTITY_INSERT,
+            },
+        )
+    )
+    data(
+        api.post(
+            "/api/v1/insert-function-instances",
+            json={"functionId": insert["id"], "destinationId": destination["id"]},
+        )
+    )
+    return idle["writeKey"], source["writeKey"]
+
+
+def ingest(url: str, write_key: str) -> tuple[float, list[float]]:
+    """Events/s through /v1/batch from several connections, and each request's latency."""
+    latencies: list[float] = []
+    counts = [0] * INGEST_THREADS
+    stop_at = time.perf_counter() + INGEST_SECONDS
+
+    def send(index: int) -> None:
+        with httpx.Client(base_url=url, auth=(write_key, ""), timeout=30) as http:
+            n = 0
+            while time.perf_counter() < stop_at:
+                body = orjson.dumps({"batch": [event(n + i) for i in range(BATCH_EVENTS)]})
+                started = time.perf_counter()
+                response = http.post("/v1/batch", content=body)
+                latencies.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                counts[index] += BATCH_EVENTS
+                n += BATCH_EVENTS
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(INGEST_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started), latencies
+
+
+def sink_stats(stats_file: Path) -> dict[str, Any]:
+    try:
+        parsed: dict[str, Any] = orjson.loads(stats_file.read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {"events": 0, "latency_ms": []}
+    return parsed
+
+
+def wait_for_events(stats_file: Path, count: int, deadline_s: float = 300) -> float:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if sink_stats(stats_file)["events"] >= count:
+            return time.perf_counter()
+        time.sleep(0.1)
+    raise SystemExit(f"only {sink_stats(stats_file)['events']} of {count} events arrived")
+
+
+def end_to_end(url: str, write_key: str, stats_file: Path) -> float:
+    before = sink_stats(stats_file)["events"]
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, auth=(write_key, ""), timeout=30) as http:
+        for n in range(0, E2E_EVENTS, BATCH_EVENTS):
+            body = orjson.dumps({"batch": [event(n + i) for i in range(BATCH_EVENTS)]})
+            http.post("/v1/batch", content=body).raise_for_status()
+    finished = wait_for_events(stats_file, before + E2E_EVENTS)
+    return E2E_EVENTS / (finished - started)
+
+
+def latency(url: str, write_key: str, stats_file: Path) -> list[float]:
+    """Ingest-to-delivery latency of each event at a steady LATENCY_RATE_PER_S."""
+    before = sink_stats(stats_file)
+    per_tick = LATENCY_RATE_PER_S // 100
+    total = int(LATENCY_RATE_PER_S * LATENCY_SECONDS)
+    with httpx.Client(base_url=url, auth=(write_key, ""), timeout=30) as http:
+        next_tick = time.perf_counter()
+        for n in range(0, total, per_tick):
+            batch = [event(n + i, benchSentAt=time.time()) for i in range(per_tick)]
+            http.post("/v1/batch", content=orjson.dumps({"batch": batch})).raise_for_status()
+            next_tick += 0.01
+            time.sleep(max(0.0, next_tick - time.perf_counter()))
+    wait_for_events(stats_file, before["events"] + total)
+    time.sleep(1.0)  # the sink writes its numbers twice a second
+    samples: list[float] = sink_stats(stats_file)["latency_ms"]
+    return samples[len(before["latency_ms"]) :]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="headrace-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        floor = queue_floor(tmp)
+        sink_port = free_port()
+        stats_file = tmp / "sink.json"
+        sink = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "sink.py"), str(sink_port), str(stats_file)]
+        )
+        env = {"HEADRACE_EGRESS_ALLOW": "127.0.0.1", "HEADRACE_LOG_LEVEL": "warning"}
+        server = start_server(tmp / "data", tmp / "logs", env=env)
+        try:
+            with server.client(server.owner_token) as api:
+                idle_key, key = wire(api, f"http://127.0.0.1:{sink_port}/hook")
+            ingest_per_s, request_ms = ingest(server.url, idle_key)
+            e2e_per_s = end_to_end(server.url, key, stats_file)
+            delays = latency(server.url, key, stats_file)
+        finally:
+            server.stop()
+            sink.terminate()
+            sink.wait()
+    result = {
+        "queue_floor_per_s": round(floor),
+        "ingest_events_per_s": round(ingest_per_s),
+        "ingest_p50_ms": round(statistics.median(request_ms), 1),
+        "ingest_p99_ms": round(percentile(request_ms, 0.99), 1),
+        "e2e_events_per_s": round(e2e_per_s),
+        "latency_p50_ms": round(percentile(delays, 0.50), 1),
+        "latency_p99_ms": round(percentile(delays, 0.99), 1),
+    }
+    rows = [
+        ("queue floor (enqueue+claim+ack)", f"{result['queue_floor_per_s']} jobs/s", ""),
+        ("ingest via /v1/batch", f"{result['ingest_events_per_s']} events/s", ">= 30000"),
+        ("ingest request p50 / p99",
+         f"{result['ingest_p50_ms']} / {result['ingest_p99_ms']} ms", f"{BATCH_EVENTS}/request"),
+        ("end to end, insert + webhook", f"{result['e2e_events_per_s']} events/s",
+         f">= 15000 and >= {floor / 2:.0f} (half the floor)"),
+        (f"latency p50 at {LATENCY_RATE_PER_S}/s", f"{result['latency_p50_ms']} ms", ""),
+        (f"latency p99 at {LATENCY_RATE_PER_S}/s", f"{result['latency_p99_ms']} ms", "<= 250 ms"),
+    ]  # fmt: skip
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    print("headrace pipeline benchmark (SQLite, one headrace serve)")
+    for row in rows:
+        print("  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)))
+    print(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    main()
