@@ -28,7 +28,8 @@ def test_a_function_destination_plan_carries_the_pinned_version_and_settings(
     )
     assert "console.log" in plan.function.spec.code
     assert plan.function.settings == {"apiKey": SECRET, "region": "eu"}
-    assert plan.names == {destination["name"], destination["id"]}
+    # owner_of makes the workspace "acme"; the function is "Send to API".
+    assert plan.names == {destination["name"], destination["id"], "Send to API (acme)"}
 
 
 def test_a_webhook_plan_has_its_url_and_decrypted_headers(

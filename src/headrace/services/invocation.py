@@ -32,6 +32,7 @@ from headrace.store.destinations import (
 )
 from headrace.store.functions import Function
 from headrace.store.sources import Source
+from headrace.store.workspaces import Workspace
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,9 @@ class InvocationService:
             name=destination.name,
             kind=destination.kind,
             enabled=destination.enabled,
-            names=frozenset({destination.name, destination.id}),
+            names=frozenset(
+                {destination.name, destination.id, *_function_names(session, destination)}
+            ),
             webhook_url=webhook_url,
             webhook_headers=headers,
             function=function_plan,
@@ -159,6 +162,15 @@ class InvocationService:
             ), None
         except SecretError as exc:
             return {}, str(exc)
+
+
+def _function_names(session: Session, destination: Destination) -> set[str]:
+    """A function destination also answers to "<function displayName> (<workspace name>)"."""
+    function = session.get(Function, destination.function_id) if destination.function_id else None
+    workspace = session.get(Workspace, destination.workspace_id)
+    if function is None or workspace is None:
+        return set()
+    return {f"{function.display_name} ({workspace.name})"}
 
 
 class StoreCatalog:
