@@ -75,13 +75,3 @@ USER_ERRORS: dict[str, type[FunctionError]] = {
     for cls in (RetryError, InvalidEventPayload, ValidationError, EventNotSupported, DropEvent)
 }
 """The error classes a function can use without importing them."""
-
-
-def category_of(error_type: str) -> ErrorCategory:
-    """The category for an error by its class name; unknown names are `bad_request`."""
-    if error_type == "Timeout":
-        return ErrorCategory.TIMEOUT
-    if error_type == FunctionLoadError.__name__:
-        return ErrorCategory.INVALID_SETTINGS
-    cls = USER_ERRORS.get(error_type)
-    return cls.category if cls is not None else ErrorCategory.BAD_REQUEST

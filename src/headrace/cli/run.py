@@ -21,7 +21,7 @@ from headrace.runtime import (
 
 EXIT_OK = 0
 EXIT_FUNCTION_FAILED = 1
-EXIT_USAGE = 2
+# Bad usage exits 2: click's own status for a BadParameter.
 
 SAMPLE_TRACK_EVENT: dict[str, Any] = {
     "type": "track",

@@ -5,14 +5,10 @@ a payload and settings, and get an outcome back.
 """
 
 from headrace.runtime.egress import EgressPolicy, EgressRefused
+from headrace.runtime.outcomes import Outcome
 from headrace.runtime.pool import SandboxPool, SandboxUnavailable
 from headrace.runtime.validation import CodeProblem, FunctionKind, check_code
-from headrace.runtime.worker_handle import (
-    DEFAULT_TIMEOUT_S,
-    MAX_TIMEOUT_S,
-    FunctionSpec,
-    Outcome,
-)
+from headrace.runtime.worker_handle import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, FunctionSpec
 
 
 def describe_isolation(pool: SandboxPool | None = None) -> dict[str, str]:

@@ -13,17 +13,11 @@ from typing import Any
 
 import orjson
 
-from headrace.errors import ErrorCategory
 from headrace.runtime.egress import EgressPolicy, Fetcher
 from headrace.runtime.lockdown import DEFAULT_CPU_SECONDS
+from headrace.runtime.outcomes import Outcome
 from headrace.runtime.validation import FunctionKind
-from headrace.runtime.worker_handle import (
-    FunctionSpec,
-    Outcome,
-    WorkerGone,
-    WorkerHandle,
-    failure,
-)
+from headrace.runtime.worker_handle import FunctionSpec, WorkerGone, WorkerHandle
 
 DEFAULT_MAX_WORKERS = 32
 """Workers alive at once across all functions; idle ones are evicted least recently used."""
@@ -308,7 +302,3 @@ class SandboxPool:
             worker.kill()
         if worker.slot not in self._free_slots:
             self._free_slots.append(worker.slot)
-
-
-def sandbox_failure(message: str) -> Outcome:
-    return failure("SandboxUnavailable", ErrorCategory.RETRY, message)

@@ -17,6 +17,7 @@ from headrace.errors import ErrorCategory
 from headrace.runtime import protocol
 from headrace.runtime.egress import Fetcher
 from headrace.runtime.lockdown import DEFAULT_MEMORY_BYTES
+from headrace.runtime.outcomes import Outcome, failure
 from headrace.runtime.validation import FunctionKind
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -37,26 +38,6 @@ class FunctionSpec:
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory_bytes: int = DEFAULT_MEMORY_BYTES
     log_cap_bytes: int = DEFAULT_LOG_CAP_BYTES
-
-
-Outcome = dict[str, Any]
-
-
-def failure(error_type: str, category: ErrorCategory, message: str, **extra: Any) -> Outcome:
-    return {
-        "ok": False,
-        "result": None,
-        "error": {
-            "type": error_type,
-            "category": category.value,
-            "message": message,
-            "stack": "",
-            **extra,
-        },
-        "logs": [],
-        "requests": [],
-        "durationMs": 0.0,
-    }
 
 
 class WorkerGone(Exception):

@@ -10,7 +10,12 @@ from pydantic import Field, JsonValue, StrictBool, StrictInt, StrictStr
 
 from headrace.api.auth import CurrentPrincipal, ServicesDep
 from headrace.api.schemas import ApiIn, ApiOut, DeletedOut, Envelope
-from headrace.services.function_settings import FunctionSetting, SettingType
+from headrace.services.function_settings import (
+    SETTING_DESCRIPTION_MAX_LENGTH,
+    SETTING_LABEL_MAX_LENGTH,
+    FunctionSetting,
+    SettingType,
+)
 from headrace.services.functions import DEFAULT_TIMEOUT_MS, FunctionChanges, NewFunction
 from headrace.services.pinning import ResourceType
 
@@ -19,8 +24,8 @@ router = APIRouter(tags=["functions"])
 
 class FunctionSettingIn(ApiIn):
     name: StrictStr
-    label: StrictStr | None = Field(default=None, max_length=120)
-    description: StrictStr = Field(default="", max_length=1000)
+    label: StrictStr | None = Field(default=None, max_length=SETTING_LABEL_MAX_LENGTH)
+    description: StrictStr = Field(default="", max_length=SETTING_DESCRIPTION_MAX_LENGTH)
     type: SettingType
     required: StrictBool = False
     sensitive: StrictBool = False

@@ -15,6 +15,7 @@ from headrace.runtime.guest.fetch import Channel
 from headrace.runtime.guest.invoke import Invoker
 from headrace.runtime.guest.loader import load_function
 from headrace.runtime.guest.logs import LogBuffer
+from headrace.runtime.outcomes import failure
 from headrace.runtime.validation import FunctionKind
 
 MAX_OUTCOME_BYTES = 16 * 1024 * 1024
@@ -71,33 +72,23 @@ def _dump(outcome: dict[str, Any]) -> tuple[bytes, bytes]:
 
     Apart, the parent can pass the result on as raw bytes without parsing it.
     """
-    if time.process_time() > CPU_RETIRE_S:
-        outcome["retire"] = True
+    retire = time.process_time() > CPU_RETIRE_S
     result = outcome.pop("result")
     try:
-        meta, data = orjson.dumps(outcome), orjson.dumps(result)
+        meta, data = orjson.dumps({**outcome, "retire": retire}), orjson.dumps(result)
     except TypeError as exc:  # e.g. a log line that cannot be encoded
-        failure = _failure("InvalidReturnValue", f"the outcome is not JSON: {exc}")
-        meta, data = orjson.dumps(failure), b"null"
+        meta, data = _failure("InvalidReturnValue", f"the outcome is not JSON: {exc}", retire)
     size = len(meta) + len(data)
     if size > MAX_OUTCOME_BYTES:
-        failure = _failure(
+        meta, data = _failure(
             "ResultTooLarge",
             f"the result and logs are {size} bytes, over the {MAX_OUTCOME_BYTES} cap",
+            retire,
         )
-        meta, data = orjson.dumps(failure), b"null"
     return meta, data
 
 
-def _failure(error_type: str, message: str) -> dict[str, Any]:
-    return {
-        "ok": False,
-        "error": {
-            "type": error_type,
-            "category": ErrorCategory.BAD_REQUEST.value,
-            "message": message,
-            "stack": "",
-        },
-        "logs": [],
-        "durationMs": 0.0,
-    }
+def _failure(error_type: str, message: str, retire: bool) -> tuple[bytes, bytes]:
+    outcome = failure(error_type, ErrorCategory.BAD_REQUEST, message)
+    del outcome["result"]
+    return orjson.dumps({**outcome, "retire": retire}), b"null"
