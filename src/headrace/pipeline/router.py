@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from headrace.pipeline.catalog import Catalog
 from headrace.pipeline.deliver import DEFAULT_LEASE_S, QUEUE_DELIVER
 from headrace.pipeline.integrations import selects
-from headrace.store.dedupe import DEDUPE_WINDOW_S, SeenMessages
+from headrace.store.dedupe import DEDUPE_WINDOW_S, MESSAGE_ID_LENGTH, SeenMessages
 from headrace.store.queue import NewJob, WorkQueue, begin_immediate
 
 QUEUE_ROUTE = "route"
@@ -56,7 +56,7 @@ class Router:
                 )
                 destinations = self._catalog.destinations_of_source(job.target_id)
                 for event in events:
-                    message_id = str(event.get("messageId", ""))[:200]
+                    message_id = str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH]
                     if message_id not in fresh:
                         continue  # a duplicate, or a repeat within this very request
                     fresh.discard(message_id)

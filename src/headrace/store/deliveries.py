@@ -22,13 +22,13 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from headrace.store.base import ID_LENGTH, Base
+from headrace.store.counters import add_to_counters
+from headrace.store.dedupe import MESSAGE_ID_LENGTH
 
 STATUS_LENGTH = 16
 CATEGORY_LENGTH = 32
-MESSAGE_ID_LENGTH = 200
 
 delivery_counts = Table(
     "delivery_counts",
@@ -134,17 +134,13 @@ class DeliveryLog:
             }
             for (d, m, s, c), n in counts.items()
         ]
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(delivery_counts)
-        statement = statement.on_conflict_do_update(
-            index_elements=["destination_id", "minute", "status", "category"],
-            set_={
-                "count": delivery_counts.c.count + statement.excluded.count,
-                "latency_ms_total": delivery_counts.c.latency_ms_total
-                + statement.excluded.latency_ms_total,
-            },
+        add_to_counters(
+            conn,
+            delivery_counts,
+            ("destination_id", "minute", "status", "category"),
+            ("count", "latency_ms_total"),
+            rows,
         )
-        conn.execute(statement, rows)
 
     def totals(
         self, conn: Connection, destination_id: str, since_minute: int = 0

@@ -15,9 +15,9 @@ from sqlalchemy import (
     Table,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from headrace.store.base import ID_LENGTH, Base
+from headrace.store.counters import add_to_counters
 
 REASON_LENGTH = 200
 ACCEPTED = "accepted"
@@ -56,15 +56,9 @@ class IntakeLog:
             + [(REJECTED, reason, n) for reason, n in rejected.items()]
             if n
         ]
-        if not rows:
-            return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(intake_counts)
-        statement = statement.on_conflict_do_update(
-            index_elements=["source_id", "minute", "outcome", "reason"],
-            set_={"count": intake_counts.c.count + statement.excluded.count},
+        add_to_counters(
+            conn, intake_counts, ("source_id", "minute", "outcome", "reason"), ("count",), rows
         )
-        conn.execute(statement, rows)
 
     def totals(self, conn: Connection, source_id: str) -> dict[tuple[str, str], int]:
         """(outcome, reason) -> count for a source."""

@@ -17,9 +17,9 @@ from sqlalchemy import (
     Table,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from headrace.store.base import ID_LENGTH, Base
+from headrace.store.counters import add_to_counters
 
 DAY_LENGTH = 10
 """`YYYY-MM-DD`: sorts and compares as text on every database."""
@@ -57,22 +57,21 @@ class UsageRepository:
         invocations: int,
         execution_ms: float,
     ) -> None:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(function_usage).values(
-            workspace_id=workspace_id,
-            function_id=function_id,
-            day=day.isoformat(),
-            invocations=invocations,
-            execution_ms=execution_ms,
+        add_to_counters(
+            conn,
+            function_usage,
+            ("function_id", "day"),
+            ("invocations", "execution_ms"),
+            [
+                {
+                    "function_id": function_id,
+                    "day": day.isoformat(),
+                    "workspace_id": workspace_id,
+                    "invocations": invocations,
+                    "execution_ms": execution_ms,
+                }
+            ],
         )
-        statement = statement.on_conflict_do_update(
-            index_elements=["function_id", "day"],
-            set_={
-                "invocations": function_usage.c.invocations + statement.excluded.invocations,
-                "execution_ms": function_usage.c.execution_ms + statement.excluded.execution_ms,
-            },
-        )
-        conn.execute(statement)
 
     def between(
         self, conn: Connection, workspace_id: str, first: date, last: date
