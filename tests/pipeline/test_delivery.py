@@ -252,3 +252,35 @@ def test_invalid_settings_are_not_retried(
     run()
 
     assert statuses(engine) == {("failed", "invalid_settings"): 1}
+
+
+def test_a_function_that_crashes_its_worker_is_categorized_and_the_next_event_delivered(
+    engine: Engine, catalog: StaticCatalog, clock: Clock, run: Any
+) -> None:
+    # Reaches os past the import allowlist, as hostile code would, to end the process.
+    code = (
+        "def on_track(event, settings):\n"
+        "    if event['messageId'] == 'crash':\n"
+        "        for cls in ().__class__.__base__.__subclasses__():\n"
+        "            if cls.__name__ == 'catch_warnings':\n"
+        "                cls()._module.__builtins__['__import__']('os')._exit(9)\n"
+        "    return 'ok'\n"
+    )
+    catalog.add(
+        SOURCE,
+        DestinationPlan(
+            id="dst_1", workspace_id="ws_1", name="fn", kind="FUNCTION", enabled=True,
+            names=frozenset({"fn"}), function=instance(code, FunctionKind.DESTINATION),
+        ),
+    )  # fmt: skip
+
+    ingest(engine, clock, track("crash"))
+    run()
+    ingest(engine, clock, track("fine"))
+    run()
+
+    assert statuses(engine) == {("failed", "bad_request"): 1, ("delivered", ""): 1}
+    with engine.connect() as conn:
+        [record] = DeliveryLog().records(conn, "dst_1", statuses=["failed"])
+    assert record.error is not None
+    assert "WorkerCrashed" in record.error and "exited with status 9" in record.error

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from headrace.runtime import FunctionSpec
+
+T = TypeVar("T")
 
 CATALOG_TTL_S = 1.0
 """How long a looked-up destination is reused before the database is asked again."""
@@ -56,37 +58,39 @@ class Catalog(Protocol):
         """Count function invocations for usage."""
 
 
+class _Memo(Generic[T]):
+    """Answers by key, each kept for `ttl_s` seconds."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[float, T]] = {}
+
+    def get(self, key: str, compute: Callable[[str], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        answer = compute(key)
+        with self._lock:
+            self._answers[key] = (now + self._ttl_s, answer)
+        return answer
+
+
 class CachedCatalog:
     """A catalog that remembers answers for `ttl_s`, so routing does not ask per event."""
 
     def __init__(self, inner: Catalog, ttl_s: float = CATALOG_TTL_S) -> None:
         self._inner = inner
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._sources: dict[str, tuple[float, Sequence[DestinationPlan]]] = {}
-        self._destinations: dict[str, tuple[float, DestinationPlan | None]] = {}
+        self._sources: _Memo[Sequence[DestinationPlan]] = _Memo(ttl_s)
+        self._destinations: _Memo[DestinationPlan | None] = _Memo(ttl_s)
 
     def destinations_of_source(self, source_id: str) -> Sequence[DestinationPlan]:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._sources.get(source_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        plans = self._inner.destinations_of_source(source_id)
-        with self._lock:
-            self._sources[source_id] = (now + self._ttl_s, plans)
-        return plans
+        return self._sources.get(source_id, self._inner.destinations_of_source)
 
     def destination(self, destination_id: str) -> DestinationPlan | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._destinations.get(destination_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        plan = self._inner.destination(destination_id)
-        with self._lock:
-            self._destinations[destination_id] = (now + self._ttl_s, plan)
-        return plan
+        return self._destinations.get(destination_id, self._inner.destination)
 
     def record_invocations(
         self, workspace_id: str, function_id: str, count: int, duration_ms: float
