@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Boolean, DateTime, Dialect, MetaData, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 ID_LENGTH = 32
@@ -58,3 +58,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ConfiguredInstance:
+    """Columns of everything configured with settings: sources, destinations, insert
+    function instances (mixed into each of their tables)."""
+
+    settings: Mapped[str] = mapped_column(Text)
+    """JSON object of the settings that are not sensitive."""
+    secrets: Mapped[str] = mapped_column(Text)
+    """JSON object: sensitive setting name -> sealed value (see security/secrets.py)."""
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

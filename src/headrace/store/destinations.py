@@ -4,24 +4,21 @@ function instances in front of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import (
-    Boolean,
     Column,
     ForeignKey,
     Integer,
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
     delete,
     insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from headrace.store.base import ID_LENGTH, Base, UTCDateTime, new_id, utcnow
+from headrace.store.base import ID_LENGTH, Base, ConfiguredInstance, new_id, utcnow
 
 DESTINATION_NAME_MAX_LENGTH = 120
 KIND_MAX_LENGTH = 16
@@ -47,7 +44,7 @@ destination_sources = Table(
 """Which sources' events a destination receives."""
 
 
-class Destination(Base):
+class Destination(ConfiguredInstance, Base):
     __tablename__ = "destinations"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
@@ -62,18 +59,11 @@ class Destination(Base):
     version_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("function_versions.id")
     )
-    settings: Mapped[str] = mapped_column(Text)
-    """JSON object of the settings that are not sensitive."""
-    secrets: Mapped[str] = mapped_column(Text)
-    """JSON object: sensitive setting name -> sealed value (see security/secrets.py)."""
-    enabled: Mapped[bool] = mapped_column(Boolean)
     batch_max_events: Mapped[int] = mapped_column(Integer)
     batch_max_wait_ms: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class InsertFunctionInstance(Base):
+class InsertFunctionInstance(ConfiguredInstance, Base):
     """An insert function in front of one destination (at most one per destination)."""
 
     __tablename__ = "insert_function_instances"
@@ -89,11 +79,6 @@ class InsertFunctionInstance(Base):
     destination_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("destinations.id", ondelete="CASCADE"), unique=True
     )
-    settings: Mapped[str] = mapped_column(Text)
-    secrets: Mapped[str] = mapped_column(Text)
-    enabled: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DestinationRepository:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from headrace.store.base import ID_LENGTH, Base, UTCDateTime, new_id, utcnow
+from headrace.store.base import ID_LENGTH, Base, ConfiguredInstance, new_id, utcnow
 
 SOURCE_NAME_MAX_LENGTH = 120
 KIND_MAX_LENGTH = 16
 WRITE_KEY_MAX_LENGTH = 64
 
 
-class Source(Base):
+class Source(ConfiguredInstance, Base):
     __tablename__ = "sources"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
@@ -33,13 +32,6 @@ class Source(Base):
     version_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("function_versions.id")
     )
-    settings: Mapped[str] = mapped_column(Text)
-    """JSON object of the settings that are not sensitive."""
-    secrets: Mapped[str] = mapped_column(Text)
-    """JSON object: sensitive setting name -> sealed value (see security/secrets.py)."""
-    enabled: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SourceRepository:
