@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = Path(".headrace")
 DEFAULT_HOST = "127.0.0.1"
@@ -33,7 +34,13 @@ ENV_RETRY_BASE_S = "HEADRACE_RETRY_BASE_S"
 ENV_RETRY_CAP_S = "HEADRACE_RETRY_CAP_S"
 ENV_LEASE_S = "HEADRACE_LEASE_S"
 ENV_DELIVERY_WORKERS = "HEADRACE_DELIVERY_WORKERS"
+ENV_PUBLIC_URL = "HEADRACE_PUBLIC_URL"
+ENV_SOURCE_RETRY_ATTEMPTS = "HEADRACE_SOURCE_RETRY_ATTEMPTS"
+ENV_SOURCE_RETRY_FIRST_MIN_S = "HEADRACE_SOURCE_RETRY_FIRST_MIN_S"
+ENV_SOURCE_RETRY_FIRST_MAX_S = "HEADRACE_SOURCE_RETRY_FIRST_MAX_S"
+ENV_SOURCE_RETRY_CAP_S = "HEADRACE_SOURCE_RETRY_CAP_S"
 DEFAULT_DELIVERY_WORKERS = 2
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class ConfigError(ValueError):
@@ -57,6 +64,11 @@ class Settings:
     lease_s: how long a claimed pipeline job stays with its worker (seconds); None means
         the pipeline's default.
     delivery_workers: delivery threads per process (default 2).
+    public_url: the base URL the world reaches this service at, for function sources'
+        webhook URLs; None means `http://host:port`.
+    source_retry_attempts, source_retry_first_min_s, source_retry_first_max_s,
+        source_retry_cap_s: the retry policy of source functions' webhook requests (tries,
+        seconds); None means the defaults in headrace.pipeline.retry.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -71,6 +83,11 @@ class Settings:
     retry_cap_s: float | None = None
     lease_s: float | None = None
     delivery_workers: int = DEFAULT_DELIVERY_WORKERS
+    public_url: str | None = None
+    source_retry_attempts: int | None = None
+    source_retry_first_min_s: float | None = None
+    source_retry_first_max_s: float | None = None
+    source_retry_cap_s: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each setting came from (`default`, `env HEADRACE_…`, `option --…`), for doctor."""
 
@@ -85,6 +102,8 @@ class Settings:
             raise ConfigError("The host must not be empty.")
         if self.secret_key is not None:
             decode_secret_key(self.secret_key)
+        if self.public_url is not None:
+            _check_public_url(self.public_url)
 
     @property
     def database_path(self) -> Path:
@@ -103,6 +122,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.database_path}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The base of webhook URLs, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        # Listening on every interface says nothing about the name to reach it by.
+        host = "127.0.0.1" if self.host in _WILDCARD_HOSTS else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -146,9 +175,14 @@ class Settings:
                 ("retry_base_s", ENV_RETRY_BASE_S),
                 ("retry_cap_s", ENV_RETRY_CAP_S),
                 ("lease_s", ENV_LEASE_S),
+                ("source_retry_first_min_s", ENV_SOURCE_RETRY_FIRST_MIN_S),
+                ("source_retry_first_max_s", ENV_SOURCE_RETRY_FIRST_MAX_S),
+                ("source_retry_cap_s", ENV_SOURCE_RETRY_CAP_S),
             )
         }
         raw_workers = pick("delivery_workers", None, ENV_DELIVERY_WORKERS)
+        raw_public_url = pick("public_url", None, ENV_PUBLIC_URL)
+        raw_attempts = pick("source_retry_attempts", None, ENV_SOURCE_RETRY_ATTEMPTS)
 
         settings = cls(
             data_dir=Path(raw_data_dir) if raw_data_dir else DEFAULT_DATA_DIR,
@@ -165,6 +199,13 @@ class Settings:
             retry_base_s=seconds["retry_base_s"],
             retry_cap_s=seconds["retry_cap_s"],
             lease_s=seconds["lease_s"],
+            public_url=raw_public_url,
+            source_retry_attempts=_parse_count(raw_attempts, ENV_SOURCE_RETRY_ATTEMPTS)
+            if raw_attempts
+            else None,
+            source_retry_first_min_s=seconds["source_retry_first_min_s"],
+            source_retry_first_max_s=seconds["source_retry_first_max_s"],
+            source_retry_cap_s=seconds["source_retry_cap_s"],
         )
         return replace(settings, sources=sources)
 
@@ -201,6 +242,9 @@ class Settings:
                     ("retry_base_s", self.retry_base_s),
                     ("retry_cap_s", self.retry_cap_s),
                     ("lease_s", self.lease_s),
+                    ("source_retry_first_min_s", self.source_retry_first_min_s),
+                    ("source_retry_first_max_s", self.source_retry_first_max_s),
+                    ("source_retry_cap_s", self.source_retry_cap_s),
                 )
             ),
             (
@@ -208,6 +252,14 @@ class Settings:
                 str(self.delivery_workers),
                 self.sources.get("delivery_workers", "default"),
             ),
+            (
+                "source_retry_attempts",
+                "(default)"
+                if self.source_retry_attempts is None
+                else str(self.source_retry_attempts),
+                self.sources.get("source_retry_attempts", "default"),
+            ),
+            ("public_url", self.effective_public_url, self.sources.get("public_url", "default")),
         ]
 
 
@@ -238,6 +290,17 @@ def _parse_count(raw: str, env_name: str) -> int:
     if value < 1:
         raise ConfigError(f"{env_name} must be a whole number of at least 1, not {raw!r}.")
     return value
+
+
+def _check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{ENV_PUBLIC_URL} must be an http or https URL such as "
+            f"https://hooks.example.com, not {url!r}."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{ENV_PUBLIC_URL} must not have a query or fragment, not {url!r}.")
 
 
 def _parse_list(raw: str | None) -> tuple[str, ...]:

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine
 
 from headrace.pipeline import DestinationPlan
+from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
-from headrace.runtime.egress import Fetcher
 from headrace.store import open_engine, upgrade_to_head
 
 
@@ -26,7 +26,6 @@ from headrace.store import open_engine, upgrade_to_head
 class StaticCatalog:
     destinations: dict[str, DestinationPlan] = field(default_factory=dict)
     connections: dict[str, list[str]] = field(default_factory=dict)
-    invocations: list[tuple[str, int]] = field(default_factory=list)
 
     def add(self, source_id: str, plan: DestinationPlan) -> None:
         self.destinations[plan.id] = plan
@@ -38,11 +37,6 @@ class StaticCatalog:
 
     def destination(self, destination_id: str) -> DestinationPlan | None:
         return self.destinations.get(destination_id)
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        self.invocations.append((function_id, count))
 
 
 @pytest.fixture
@@ -60,10 +54,10 @@ def pool() -> Iterator[SandboxPool]:
 
 
 @pytest.fixture
-def fetcher() -> Iterator[Fetcher]:
-    fetcher = Fetcher(EgressPolicy.allowing(["127.0.0.1"]))
-    yield fetcher
-    fetcher.close()
+def webhooks() -> Iterator[WebhookSender]:
+    sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]))
+    yield sender
+    sender.close()
 
 
 class Receiver:

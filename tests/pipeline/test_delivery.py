@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from headrace.pipeline import (
     QUEUE_ROUTE,
@@ -17,10 +17,11 @@ from headrace.pipeline import (
     RetryPolicy,
     Router,
 )
+from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import FunctionKind, FunctionSpec, SandboxPool
-from headrace.runtime.egress import Fetcher
 from headrace.store.deliveries import DeliveryLog
 from headrace.store.queue import NewJob, WorkQueue
+from headrace.store.usage import function_usage
 from tests.pipeline.conftest import Receiver, StaticCatalog
 
 SOURCE = "src_1"
@@ -80,11 +81,11 @@ def catalog() -> StaticCatalog:
 
 @pytest.fixture
 def run(
-    engine: Engine, catalog: StaticCatalog, pool: SandboxPool, fetcher: Fetcher, clock: Clock
+    engine: Engine, catalog: StaticCatalog, pool: SandboxPool, webhooks: WebhookSender, clock: Clock
 ) -> Any:
     policy = RetryPolicy(window_s=100, base_s=1, cap_s=4)
     router = Router(engine, catalog, clock=clock)
-    deliverer = Deliverer(engine, catalog, pool, fetcher, policy=policy, clock=clock)
+    deliverer = Deliverer(engine, catalog, pool, webhooks, policy=policy, clock=clock)
 
     def drain() -> None:
         while router.run_once() or deliverer.run_once():
@@ -128,7 +129,9 @@ def test_an_insert_function_transforms_the_event_before_delivery(
     run()
 
     assert state.events()[0]["properties"] == {"tier": "gold"}
-    assert catalog.invocations == [("fn_1", 1)]
+    with engine.connect() as conn:
+        usage = conn.execute(select(function_usage.c.function_id, function_usage.c.invocations))
+        assert usage.all() == [("fn_1", 1)]
 
 
 def test_an_event_the_insert_function_drops_is_recorded_as_filtered(

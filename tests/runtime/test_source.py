@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import textwrap
 from typing import Any
 
 import pytest
@@ -206,3 +209,135 @@ def test_a_destination_does_not_handle_requests(pool: SandboxPool) -> None:
     code = "def on_track(event, settings):\n    return 1\n"
     error = pool.run_once(code, FunctionKind.DESTINATION, "request", request())["error"]
     assert error["category"] == "unsupported_event_type"
+
+
+def stored_request(body: str, content_type: str, url: str) -> dict[str, Any]:
+    """A request as the webhook endpoint stores it: the raw body as text, the full URL."""
+    return {
+        "id": "req_1",
+        "method": "POST",
+        "url": url,
+        "headers": {"content-type": content_type, "x-signature": "abc"},
+        "body": body,
+    }
+
+
+def test_a_stored_json_request_reads_as_json_and_keeps_its_exact_text(pool: SandboxPool) -> None:
+    raw = '{"order":  "o-1", "total": 42}'
+    outcome = run_source(
+        pool,
+        """
+        Segment.track({"userId": "u1", "event": "Hook", "properties": {
+            "json": request.json(), "text": request.text(), "method": request.method,
+        }})
+        """,
+        stored_request(raw, "application/json", "https://hooks.example.com/v1/webhooks/t"),
+    )
+    assert outcome["result"]["events"][0]["properties"] == {
+        "json": {"order": "o-1", "total": 42},
+        "text": raw,
+        "method": "POST",
+    }
+
+
+def test_a_stored_form_request_reads_as_form_fields(pool: SandboxPool) -> None:
+    outcome = run_source(
+        pool,
+        """
+        Segment.track({"userId": "u1", "event": "Hook", "properties": {
+            "form": request.form(), "text": request.text(),
+        }})
+        """,
+        stored_request(
+            "order=o-2&note=paid+in+full&empty=",
+            "application/x-www-form-urlencoded",
+            "https://hooks.example.com/v1/webhooks/t",
+        ),
+    )
+    assert outcome["result"]["events"][0]["properties"] == {
+        "form": {"order": "o-2", "note": "paid in full", "empty": ""},
+        "text": "order=o-2&note=paid+in+full&empty=",
+    }
+
+
+def test_a_stored_requests_query_comes_from_its_url(pool: SandboxPool) -> None:
+    outcome = run_source(
+        pool,
+        """
+        Segment.track({"userId": "u1", "event": "Hook", "properties": {
+            "query": request.url.query,
+            "all": request.url.searchParams.getAll("shop"),
+            "path": request.url.path,
+            "signature": request.headers.get("X-Signature"),
+        }})
+        """,
+        stored_request("{}", "application/json", "https://h.example/v1/webhooks/t?shop=a&shop=b"),
+    )
+    assert outcome["result"]["events"][0]["properties"] == {
+        "query": {"shop": "a"},
+        "all": ["a", "b"],
+        "path": "/v1/webhooks/t",
+        "signature": "abc",
+    }
+
+
+def test_a_form_body_read_as_json_is_a_validation_error(pool: SandboxPool) -> None:
+    outcome = run_source(
+        pool,
+        "request.json()",
+        stored_request("a=1", "application/x-www-form-urlencoded", "https://h.example/"),
+    )
+    assert outcome["error"]["type"] == "ValidationError"
+    assert "not JSON" in outcome["error"]["message"]
+
+
+def test_an_hmac_of_the_raw_body_can_be_checked_with_a_setting(pool: SandboxPool) -> None:
+    raw = '{"id": "evt_1"}'
+    signature = hmac.new(b"whsec", raw.encode(), hashlib.sha256).hexdigest()
+    code = textwrap.dedent(
+        """
+        import hashlib, hmac
+        expected = hmac.new(settings["secret"].encode(), request.text().encode(), hashlib.sha256)
+        if not hmac.compare_digest(expected.hexdigest(), request.headers.get("x-signature")):
+            raise ValidationError("the signature does not match")
+        Segment.track({"userId": "u1", "event": "Verified"})
+        """
+    )
+    good = {
+        **stored_request(raw, "application/json", "https://h.example/"),
+        "headers": {"x-signature": signature},
+    }
+    bad = {**good, "body": raw + " "}
+
+    assert run_source(pool, code, good, {"secret": "whsec"})["ok"] is True
+    error = run_source(pool, code, bad, {"secret": "whsec"})["error"]
+    assert (error["type"], error["message"]) == ("ValidationError", "the signature does not match")
+
+
+def test_a_request_may_emit_at_most_1000_events(pool: SandboxPool) -> None:
+    outcome = run_source(
+        pool,
+        """
+        for n in range(1001):
+            Segment.track({"userId": "u1", "event": f"E{n}"})
+        """,
+        request(),
+    )
+    assert outcome["error"]["type"] == "ValidationError"
+    assert "at most 1000 events" in outcome["error"]["message"]
+
+
+def test_an_emitted_event_over_32_kb_is_a_validation_error(pool: SandboxPool) -> None:
+    outcome = run_source(
+        pool,
+        'Segment.track({"userId": "u1", "event": "Big", "properties": {"x": "y" * 33000}})',
+        request(),
+    )
+    assert outcome["error"]["type"] == "ValidationError"
+    assert "over the 32768-byte limit" in outcome["error"]["message"]
+
+
+def test_emitting_something_that_is_not_a_dict_is_a_validation_error(pool: SandboxPool) -> None:
+    outcome = run_source(pool, 'Segment.identify("u1")', request())
+    assert outcome["error"]["type"] == "ValidationError"
+    assert "takes a dict" in outcome["error"]["message"]

@@ -11,12 +11,15 @@ import headrace
 from headrace.api.errors import install_error_handlers
 from headrace.api.routes import (
     activity,
+    deliveries,
     destinations,
+    filters,
     functions,
     health,
     members,
     sources,
     tracking,
+    webhooks,
     workspace,
 )
 from headrace.config import Settings
@@ -49,7 +52,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tracking.router)
+    app.include_router(webhooks.router)
     app.include_router(workspace.router, prefix=API_PREFIX)
-    for management in (functions, sources, destinations, members, activity):
+    # filters before destinations: `/destinations/filters/preview` is not a destination id.
+    for management in (functions, sources, deliveries, filters, destinations, members, activity):
         app.include_router(management.router, prefix=API_PREFIX)
     return app

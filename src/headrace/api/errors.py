@@ -75,6 +75,8 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
         error["field"] = exc.field
     if exc.line is not None:
         error["line"] = exc.line
+    if isinstance(exc, Unprocessable) and exc.position is not None:
+        error["position"] = exc.position
     return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
 
 

@@ -8,12 +8,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from headrace.pipeline.filters import CompiledFilter
 from headrace.runtime import FunctionSpec
 
 T = TypeVar("T")
 
 CATALOG_TTL_S = 1.0
 """How long a looked-up destination is reused before the database is asked again."""
+
+DEFAULT_BATCH_MAX_EVENTS = 20
+"""Events collected into one batch at most, unless the destination says otherwise."""
+
+DEFAULT_BATCH_MAX_WAIT_S = 10.0
+"""How long the first event of a batch waits for others, unless the destination says."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,13 @@ class FunctionInstancePlan:
     settings: dict[str, Any]
     settings_error: str | None = None
     """Why the settings are invalid for the pinned version (not retried), or None."""
+    handlers: frozenset[str] = frozenset()
+    """The handlers the code defines (`on_track`, `on_batch`, ...)."""
+
+    @property
+    def has_batch_handler(self) -> bool:
+        """The code defines `on_batch`: the destination's events reach it in batches."""
+        return "on_batch" in self.handlers
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,26 @@ class DestinationPlan:
     function: FunctionInstancePlan | None = None
     insert: FunctionInstancePlan | None = None
     settings_error: str | None = None
+    filters: tuple[CompiledFilter, ...] = ()
+    """Run on each event before the insert function."""
+    filters_error: str | None = None
+    """Why a stored filter no longer compiles (the events fail as invalid settings)."""
+    send_batches: bool = False
+    """A WEBHOOK destination POSTs a JSON array of events per request."""
+    batch_max_events: int = DEFAULT_BATCH_MAX_EVENTS
+    batch_max_wait_s: float = DEFAULT_BATCH_MAX_WAIT_S
+    debug_until: float | None = None
+    """Until when plain deliveries are recorded too (epoch seconds)."""
+
+    @property
+    def batching(self) -> bool:
+        """Whether the destination's events are collected into batches before delivery:
+        its function or insert function defines `on_batch`, or its webhook sends batches."""
+        return (
+            self.send_batches
+            or (self.function is not None and self.function.has_batch_handler)
+            or (self.insert is not None and self.insert.has_batch_handler)
+        )
 
 
 class Catalog(Protocol):
@@ -51,11 +85,6 @@ class Catalog(Protocol):
 
     def destination(self, destination_id: str) -> DestinationPlan | None:
         """One destination (enabled or not), or None if it no longer exists."""
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        """Count function invocations for usage."""
 
 
 class _Memo(Generic[T]):
@@ -91,8 +120,3 @@ class CachedCatalog:
 
     def destination(self, destination_id: str) -> DestinationPlan | None:
         return self._destinations.get(destination_id, self._inner.destination)
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        self._inner.record_invocations(workspace_id, function_id, count, duration_ms)

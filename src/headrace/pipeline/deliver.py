@@ -1,5 +1,11 @@
-"""Delivery: take (event, destination) jobs through the insert function and the destination,
-then ack, retry or expire each one and record its outcome, in one transaction."""
+"""Delivery: take (event, destination) jobs through the destination's filters, its insert
+function and the destination itself, then ack, retry or expire each one and record its
+outcome, in one transaction.
+
+Destinations whose function (or insert function) defines `on_batch`, or whose webhook
+sends batches, have their jobs on a queue of their own: they are claimed per destination
+once `batch.maxEvents` are waiting or the oldest has waited `batch.maxWaitMs`.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,42 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from headrace.errors import ErrorCategory
 from headrace.pipeline.catalog import Catalog, DestinationPlan, FunctionInstancePlan
+from headrace.pipeline.filters import ActionType, run_filters
 from headrace.pipeline.retry import RetryPolicy
-from headrace.pipeline.webhook import post_event
+from headrace.pipeline.webhook import RETRYABLE_STATUSES, WebhookAttempt, WebhookSender
 from headrace.runtime import SandboxPool
-from headrace.runtime.egress import Fetcher
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord
 from headrace.store.queue import Job, Retry, WorkQueue, begin_immediate
+from headrace.store.usage import UsageRepository
 
 QUEUE_DELIVER = "deliver"
+"""Jobs delivered one event at a time (in claimed groups)."""
+
+QUEUE_BATCH = "batch"
+"""Jobs of batching destinations, claimed per destination as whole batches."""
+
 DELIVER_CLAIM_MAX = 200
 """Jobs one delivery step claims at once (spread over their destinations)."""
 
-WEBHOOK_CONCURRENCY = 16
-"""Webhook requests in flight at once per delivery worker."""
+WEBHOOK_CONCURRENCY = 8
+"""Webhook requests in flight at once per delivery worker (each sending thread keeps its
+own keep-alive connection)."""
 
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
+
+
+def queue_for(plan: DestinationPlan) -> str:
+    """The queue a destination's jobs wait on."""
+    return QUEUE_BATCH if plan.batching else QUEUE_DELIVER
 
 
 @dataclass
@@ -39,35 +58,50 @@ class Item:
 
     job: Job
     raw: bytes
-    message_id: str
+    event: dict[str, Any] | None
+    """`raw` parsed (None if it is not a JSON object)."""
     logs: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
     category: ErrorCategory | None = None
     error: str | None = None
+    captured: bool = False
+    """Record the outcome even if it is a plain delivery (debug capture)."""
+
+    @classmethod
+    def of(cls, job: Job) -> Item:
+        try:
+            event = orjson.loads(job.payload)
+        except orjson.JSONDecodeError:
+            event = None
+        return cls(job, job.payload, event if isinstance(event, dict) else None)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.event.get("messageId", "")) if self.event is not None else ""
+
+    @property
+    def event_type(self) -> str:
+        return str(self.event.get("type", "")) if self.event is not None else ""
 
     @property
     def pending(self) -> bool:
         return self.status is None
 
+    def replace(self, event: dict[str, Any]) -> None:
+        self.event = event
+        self.raw = orjson.dumps(event)
+
     def end(self, status: str, category: ErrorCategory | None, error: str | None) -> None:
         self.status, self.category, self.error = status, category, error
-
-
-def _message_id(raw: bytes) -> str:
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return ""
-    return str(event.get("messageId", "")) if isinstance(event, dict) else ""
 
 
 class Deliverer:
     """Claims delivery jobs and settles each: delivered, filtered, retrying, expired, failed.
 
     Parameters: `engine` the store; `catalog` the destinations; `pool` the sandbox for
-    function and insert destinations; `fetcher` for webhooks (with the egress policy);
-    `policy` the retry policy; `lease_s` the claim lease in seconds.
+    function and insert destinations; `webhooks` the sender for webhook destinations (with
+    the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds.
     """
 
     def __init__(
@@ -75,7 +109,7 @@ class Deliverer:
         engine: Engine,
         catalog: Catalog,
         pool: SandboxPool,
-        fetcher: Fetcher,
+        webhooks: WebhookSender,
         *,
         policy: RetryPolicy | None = None,
         lease_s: float = DEFAULT_LEASE_S,
@@ -84,19 +118,26 @@ class Deliverer:
         self._engine = engine
         self._catalog = catalog
         self._pool = pool
-        self._fetcher = fetcher
+        self._webhooks = webhooks
         self._policy = policy or RetryPolicy()
         self._lease_s = lease_s
         self._clock = clock
         self._queue = WorkQueue()
         self._log = DeliveryLog()
-        self._webhooks = ThreadPoolExecutor(WEBHOOK_CONCURRENCY, thread_name_prefix="webhook")
+        self._usage = UsageRepository()
+        self._usage_pending: dict[tuple[str, str], list[Any]] = {}
+        """Invocations per (workspace, function) since the last settle, written with it."""
+        self._senders = ThreadPoolExecutor(WEBHOOK_CONCURRENCY, thread_name_prefix="webhook")
 
     def close(self) -> None:
-        self._webhooks.shutdown(wait=True)
+        self._senders.shutdown(wait=True)
 
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
-        """Claim and settle one batch of due jobs; the number claimed (0 when idle)."""
+        """Claim and settle one group of due jobs and every batch that is ready; the number
+        of jobs handled (0 when idle)."""
+        return self._run_singles(max_jobs) + self._run_batches()
+
+    def _run_singles(self, max_jobs: int) -> int:
         with self._engine.connect() as conn:
             begin_immediate(conn)
             jobs = self._queue.claim(conn, QUEUE_DELIVER, max_jobs, self._lease_s, self._clock())
@@ -108,14 +149,40 @@ class Deliverer:
             by_destination[job.target_id].append(job)
         items: list[Item] = []
         for destination_id, group in by_destination.items():
-            items.extend(self._deliver(destination_id, group))
+            items.extend(self._deliver(destination_id, group, batched=False))
         self._settle(items)
         return len(jobs)
 
+    def _run_batches(self) -> int:
+        now = self._clock()
+        with self._engine.connect() as conn:
+            due = self._queue.due_targets(conn, QUEUE_BATCH, now)
+        handled = 0
+        for target in due:
+            plan = self._catalog.destination(target.target_id)
+            size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
+            if (
+                plan is not None
+                and plan.batching
+                and target.due < size
+                and now - target.waiting_since < plan.batch_max_wait_s
+            ):
+                continue  # not full, and its first event may wait longer
+            with self._engine.connect() as conn:
+                begin_immediate(conn)
+                jobs = self._queue.claim(
+                    conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
+                )
+                conn.commit()
+            if jobs:
+                self._settle(self._deliver(target.target_id, jobs, batched=True))
+                handled += len(jobs)
+        return handled
+
     # -- one destination -------------------------------------------------------------------
 
-    def _deliver(self, destination_id: str, jobs: Sequence[Job]) -> list[Item]:
-        items = [Item(job, job.payload, _message_id(job.payload)) for job in jobs]
+    def _deliver(self, destination_id: str, jobs: Sequence[Job], *, batched: bool) -> list[Item]:
+        items = [Item.of(job) for job in jobs]
         plan = self._catalog.destination(destination_id)
         if plan is None:
             self._end_all(items, "failed", ErrorCategory.BAD_REQUEST, "the destination was deleted")
@@ -123,23 +190,50 @@ class Deliverer:
         if not plan.enabled:
             self._end_all(items, "filtered", None, "the destination is disabled")
             return items
-        if plan.settings_error:
-            self._end_all(items, "failed", ErrorCategory.INVALID_SETTINGS, plan.settings_error)
+        problem = plan.settings_error or plan.filters_error
+        if problem:
+            self._end_all(items, "failed", ErrorCategory.INVALID_SETTINGS, problem)
             return items
-        # Destination filters run here, before the insert function (next issue).
-        if plan.insert is not None:
-            self._run_function(plan, plan.insert, items, is_insert=True)
+        if plan.debug_until is not None and plan.debug_until > self._clock():
+            for item in items:
+                item.captured = True
+        if plan.filters:
+            self._filter(plan, items)
+        pending = [item for item in items if item.pending]
+        if plan.insert is not None and pending:
+            self._run_function(plan, plan.insert, pending, is_insert=True, batched=batched)
         pending = [item for item in items if item.pending]
         if pending:
             if plan.kind == "WEBHOOK":
-                self._post_webhooks(plan, pending)
+                if batched and plan.send_batches:
+                    self._post_batch(plan, pending)
+                else:
+                    self._post_webhooks(plan, pending)
             elif plan.function is not None:
-                self._run_function(plan, plan.function, pending, is_insert=False)
+                self._run_function(plan, plan.function, pending, is_insert=False, batched=batched)
             else:
                 self._end_all(
                     pending, "failed", ErrorCategory.INVALID_SETTINGS, "no function to deliver to"
                 )
         return items
+
+    def _filter(self, plan: DestinationPlan, items: list[Item]) -> None:
+        titles = {f.id: f.title or f.id for f in plan.filters}
+        edits = any(
+            f.enabled and (f.drop_properties is not None or f.allow_properties is not None)
+            for f in plan.filters
+        )
+        for item in items:
+            if item.event is None:
+                item.end("failed", ErrorCategory.MESSAGE_REJECTED, "the event is not an object")
+                continue
+            outcome = run_filters(plan.filters, item.event)
+            if outcome.event is None:
+                verb = "sampled out" if outcome.action is ActionType.SAMPLE else "dropped"
+                title = titles.get(outcome.dropped_by or "", "?")
+                item.end("filtered", ErrorCategory.FILTERED, f"{verb} by filter '{title}'")
+            elif edits:
+                item.replace(outcome.event)
 
     def _run_function(
         self,
@@ -148,23 +242,30 @@ class Deliverer:
         items: list[Item],
         *,
         is_insert: bool,
+        batched: bool,
     ) -> None:
         if instance.settings_error:
             self._end_all(items, "failed", ErrorCategory.INVALID_SETTINGS, instance.settings_error)
             return
-        payload = [orjson.Fragment(item.raw) for item in items]
-        outcome = self._pool.invoke(instance.spec, "each", payload, instance.settings)
-        self._catalog.record_invocations(
-            plan.workspace_id, instance.function_id, len(items), float(outcome["durationMs"])
+        as_batch = (
+            batched
+            and instance.has_batch_handler
+            and (len(items) > 1 or f"on_{items[0].event_type}" not in instance.handlers)
         )
+        payload = [orjson.Fragment(item.raw) for item in items]
+        outcome = self._pool.invoke(
+            instance.spec, "batch" if as_batch else "each", payload, instance.settings
+        )
+        usage = self._usage_pending.setdefault((plan.workspace_id, instance.function_id), [0, 0.0])
+        usage[0] += len(items)
+        usage[1] += float(outcome["durationMs"])
+        if as_batch:
+            self._settle_batch_call(outcome, items, is_insert=is_insert)
+            return
         per_event = outcome["result"] if isinstance(outcome.get("result"), list) else None
         if per_event is None or len(per_event) != len(items):
             # The call as a whole failed (timeout, crash, code that does not load).
-            error = outcome.get("error") or {}
-            for item in items:
-                item.logs.extend(outcome.get("logs") or [])
-                item.requests.extend(outcome.get("requests") or [])
-                self._end_failure(item, error)
+            self._end_with_call_failure(outcome, items)
             return
         for item, result in zip(items, per_event, strict=True):
             item.logs.extend(result.get("logs") or [])
@@ -172,21 +273,93 @@ class Deliverer:
             if not result["ok"]:
                 self._end_failure(item, result.get("error") or {})
             elif is_insert:
-                item.raw = orjson.dumps(result["result"])
+                item.replace(result["result"])
             else:
                 item.end("delivered", None, None)
 
+    def _settle_batch_call(
+        self, outcome: dict[str, Any], items: list[Item], *, is_insert: bool
+    ) -> None:
+        """One `on_batch` call's outcome, spread over the events of the batch."""
+        if not outcome.get("ok"):
+            self._end_with_call_failure(outcome, items)
+            return
+        for item in items:
+            item.logs.extend(outcome.get("logs") or [])
+            item.requests.extend(outcome.get("requests") or [])
+        result = outcome.get("result")
+        if is_insert:
+            self._match_insert_batch(items, result if isinstance(result, list) else [])
+            return
+        statuses = result if isinstance(result, list) else []
+        for index, item in enumerate(items):
+            entry = statuses[index] if index < len(statuses) else None
+            status = entry.get("status") if isinstance(entry, dict) else None
+            if not isinstance(status, int) or isinstance(status, bool) or 200 <= status < 300:
+                item.end("delivered", None, None)
+                continue
+            message = str(entry.get("errormessage") or "") if isinstance(entry, dict) else ""
+            message = f"on_batch returned status {status}" + (f": {message}" if message else "")
+            if status >= 500 or status in RETRYABLE_STATUSES:
+                item.end("retrying", ErrorCategory.RETRY, message)
+            else:
+                item.end("failed", ErrorCategory.BAD_REQUEST, message)
+
+    def _match_insert_batch(self, items: list[Item], events: list[Any]) -> None:
+        """An insert function's `on_batch` output: matched to its input by messageId when
+        every output event carries one of the input's, else by position; input events
+        without an output were filtered."""
+        by_id = {item.message_id: item for item in items if item.message_id}
+        ids = [e.get("messageId") if isinstance(e, dict) else None for e in events]
+        matched: dict[int, dict[str, Any]] = {}
+        if ids and all(isinstance(i, str) and i in by_id for i in ids):
+            position = {id(item): index for index, item in enumerate(items)}
+            for event, message_id in zip(events, ids, strict=True):
+                matched[position[id(by_id[str(message_id)])]] = event
+        else:
+            matched = {i: e for i, e in enumerate(events[: len(items)]) if isinstance(e, dict)}
+        for index, item in enumerate(items):
+            if index in matched:
+                item.replace(matched[index])
+            else:
+                item.end(
+                    "filtered",
+                    ErrorCategory.FILTERED,
+                    "the insert function's on_batch did not return this event",
+                )
+
+    def _end_with_call_failure(self, outcome: dict[str, Any], items: list[Item]) -> None:
+        error = outcome.get("error") or {}
+        for item in items:
+            item.logs.extend(outcome.get("logs") or [])
+            item.requests.extend(outcome.get("requests") or [])
+            self._end_failure(item, error)
+
     def _post_webhooks(self, plan: DestinationPlan, items: list[Item]) -> None:
         url = plan.webhook_url or ""
-        attempts = self._webhooks.map(
-            lambda item: post_event(self._fetcher, url, plan.webhook_headers, item.raw), items
-        )
-        for item, attempt in zip(items, attempts, strict=True):
-            item.requests.append(attempt.trace)
-            if attempt.category is None:
-                item.end("delivered", None, None)
-            else:
-                self._end_category(item, attempt.category, attempt.error)
+        headers = plan.webhook_headers
+
+        def post_all(share: list[Item]) -> None:
+            # One thread posts its share in turn over its own keep-alive connection.
+            for item in share:
+                self._end_webhook(item, self._webhooks.post(url, headers, item.raw))
+
+        shares = [items[i::WEBHOOK_CONCURRENCY] for i in range(WEBHOOK_CONCURRENCY)]
+        for done in self._senders.map(post_all, [share for share in shares if share]):
+            del done
+
+    def _post_batch(self, plan: DestinationPlan, items: list[Item]) -> None:
+        body = b"[" + b",".join(item.raw for item in items) + b"]"
+        attempt = self._webhooks.post(plan.webhook_url or "", plan.webhook_headers, body)
+        for item in items:
+            self._end_webhook(item, attempt)
+
+    def _end_webhook(self, item: Item, attempt: WebhookAttempt) -> None:
+        item.requests.append(attempt.trace)
+        if attempt.category is None:
+            item.end("delivered", None, None)
+        else:
+            self._end_category(item, attempt.category, attempt.error)
 
     # -- fates -----------------------------------------------------------------------------
 
@@ -240,6 +413,7 @@ class Deliverer:
                     error=item.error,
                     attempts=job.attempts + 1,
                     payload=job.payload,
+                    captured=item.captured,
                     logs=orjson.dumps(item.logs).decode(),
                     requests=orjson.dumps(item.requests).decode(),
                     latency_ms=(now - job.first_enqueued_at) * 1000,
@@ -250,4 +424,11 @@ class Deliverer:
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
             self._log.write(conn, records)
+            self._write_usage(conn)
             conn.commit()
+
+    def _write_usage(self, conn: Connection) -> None:
+        pending, self._usage_pending = self._usage_pending, {}
+        today = datetime.now(UTC).date()
+        for (workspace_id, function_id), (count, duration_ms) in pending.items():
+            self._usage.add(conn, workspace_id, function_id, today, count, duration_ms)

@@ -10,17 +10,19 @@ import orjson
 from sqlalchemy import Engine
 
 from headrace.pipeline.catalog import Catalog
-from headrace.pipeline.deliver import DEFAULT_LEASE_S, QUEUE_DELIVER
+from headrace.pipeline.deliver import DEFAULT_LEASE_S, queue_for
 from headrace.pipeline.integrations import selects
 from headrace.store.dedupe import DEDUPE_WINDOW_S, MESSAGE_ID_LENGTH, SeenMessages
+from headrace.store.deliveries import prune_records
 from headrace.store.queue import NewJob, WorkQueue, begin_immediate
 
 QUEUE_ROUTE = "route"
 ROUTE_CLAIM_MAX = 50
 """Route jobs (each one ingest request's events) claimed at once."""
 
-FORGET_EVERY_S = 600.0
-"""How often the router drops message ids older than the dedupe window."""
+MAINTENANCE_EVERY_S = 60.0
+"""How often the router drops message ids older than the dedupe window and applies the
+retention rules to delivery records."""
 
 
 class Router:
@@ -34,14 +36,17 @@ class Router:
         *,
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
+        on_routed: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_routed` is called after delivery jobs were enqueued (to wake deliverers)."""
         self._engine = engine
+        self._on_routed = on_routed
         self._catalog = catalog
         self._lease_s = lease_s
         self._clock = clock
         self._queue = WorkQueue()
         self._seen = SeenMessages()
-        self._next_forget = 0.0
+        self._next_maintenance = 0.0
 
     def run_once(self, max_jobs: int = ROUTE_CLAIM_MAX) -> int:
         now = self._clock()
@@ -64,7 +69,7 @@ class Router:
                     integrations = event.get("integrations")
                     deliveries.extend(
                         NewJob(
-                            queue=QUEUE_DELIVER,
+                            queue=queue_for(destination),
                             workspace_id=job.workspace_id,
                             target_id=destination.id,
                             payload=raw,
@@ -76,8 +81,11 @@ class Router:
                     )
             self._queue.enqueue(conn, deliveries)
             self._queue.ack(conn, jobs)
-            if now >= self._next_forget:
+            if now >= self._next_maintenance:
                 self._seen.forget_before(conn, now - DEDUPE_WINDOW_S)
-                self._next_forget = now + FORGET_EVERY_S
+                prune_records(conn, now)
+                self._next_maintenance = now + MAINTENANCE_EVERY_S
             conn.commit()
+        if deliveries:
+            self._on_routed()
         return len(jobs)

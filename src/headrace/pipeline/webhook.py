@@ -1,18 +1,40 @@
-"""WEBHOOK destinations: POST the event as JSON and read the answer as a delivery outcome."""
+"""WEBHOOK destinations: POST the event (or a batch of them) as JSON and read the answer as
+a delivery outcome.
+
+Webhooks are the pipeline's hottest outbound path, so they use a lean keep-alive client
+(the standard library's `http.client`, one connection per host per sending thread) rather
+than the general-purpose `fetch` client. The egress policy still applies: each host is
+resolved, every address checked, and the connection pinned to the checked address (Host
+header and TLS server name keep the original name), so DNS rebinding cannot reach a
+refused address. Redirects are not followed: a webhook must point at its final URL.
+"""
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
+import socket
+import ssl
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
+from urllib.parse import SplitResult, urlsplit
 
 from headrace.errors import ErrorCategory
-from headrace.runtime.egress import EgressRefused, Fetcher
+from headrace.runtime.egress import EgressPolicy, EgressRefused
 
 WEBHOOK_TIMEOUT_S = 10.0
+"""How long one webhook request may take, connect to last byte."""
+
 RETRYABLE_STATUSES = frozenset({408, 429})
+"""4xx answers that mean "try again later" (every 5xx does too)."""
+
+DNS_TTL_S = 30.0
+"""How long a host's checked address is reused before it is resolved and checked again."""
+
+MAX_RESPONSE_BYTES = 64 * 1024
+"""How much of a webhook's answer is read (the rest is discarded with the connection)."""
 
 
 @dataclass(frozen=True)
@@ -23,31 +45,223 @@ class WebhookAttempt:
     trace: dict[str, Any]
 
 
-def post_event(fetcher: Fetcher, url: str, headers: dict[str, str], body: bytes) -> WebhookAttempt:
-    """2xx delivers; 5xx, 408, 429 and connection errors are retried; any other status is a
-    bad_request; an address the egress policy refuses is invalid_settings."""
-    started = time.perf_counter()
-    trace: dict[str, Any] = {"method": "POST", "url": url, "status": None}
-    send_headers = {"Content-Type": "application/json", **headers}
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    netloc: str
+
+
+@dataclass
+class _Pinned:
+    address: str
+    expires_at: float
+
+
+@dataclass
+class _ThreadConnections:
+    by_origin: dict[tuple[str, str, int], tuple[str, http.client.HTTPConnection]] = field(
+        default_factory=dict
+    )
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a checked address, verifying the certificate of the original host name."""
+
+    def __init__(
+        self, address: str, port: int, server_name: str, timeout: float, tls: ssl.SSLContext
+    ) -> None:
+        super().__init__(address, port, timeout=timeout, context=tls)
+        self._server_name = server_name
+        self._tls = tls
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+class WebhookSender:
+    """POSTs JSON bodies to webhook URLs under an egress policy; safe to use from many
+    threads (each keeps its own connections)."""
+
+    def __init__(
+        self,
+        policy: EgressPolicy,
+        *,
+        timeout_s: float = WEBHOOK_TIMEOUT_S,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """`tls` verifies HTTPS webhooks (default: the system's trusted certificates)."""
+        self._policy = policy
+        self._timeout_s = timeout_s
+        self._tls = tls or ssl.create_default_context()
+        self._local = threading.local()
+        self._targets: dict[str, _Target] = {}
+        self._pins: dict[tuple[str, int], _Pinned] = {}
+        self._pins_lock = threading.Lock()
+        self._all: list[_ThreadConnections] = []
+
+    def close(self) -> None:
+        with self._pins_lock:
+            every, self._all = self._all, []
+        for connections in every:
+            for _address, conn in connections.by_origin.values():
+                conn.close()
+            connections.by_origin.clear()
+
+    def post(self, url: str, headers: dict[str, str], body: bytes) -> WebhookAttempt:
+        """2xx delivers; 5xx, 408, 429 and connection errors are retried; any other status is
+        a bad_request; an address the egress policy refuses is invalid_settings."""
+        started = time.perf_counter()
+        trace: dict[str, Any] = {"method": "POST", "url": url, "status": None}
+        try:
+            status = self._send(url, headers, body)
+        except (EgressRefused, ValueError) as exc:
+            return _failed(ErrorCategory.INVALID_SETTINGS, str(exc), trace, started)
+        except TimeoutError as exc:
+            return _failed(ErrorCategory.TIMEOUT, f"the webhook timed out: {exc}", trace, started)
+        except (OSError, http.client.HTTPException) as exc:
+            reason = str(exc) or type(exc).__name__
+            return _failed(
+                ErrorCategory.RETRY, f"the webhook is unreachable: {reason}", trace, started
+            )
+        trace["status"] = status
+        trace["durationMs"] = _ms_since(started)
+        if 200 <= status < 300:
+            return WebhookAttempt(None, None, trace)
+        message = f"the webhook answered HTTP {status}"
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            return WebhookAttempt(ErrorCategory.RETRY, message, trace)
+        if 300 <= status < 400:
+            message += " (redirects are not followed: point the destination at the final URL)"
+        return WebhookAttempt(ErrorCategory.BAD_REQUEST, message, trace)
+
+    # -- the request -----------------------------------------------------------------------
+
+    def _send(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        target = self._target(url)
+        self._policy.check_url(url)
+        address = self._pinned_address(target)
+        send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+        send_headers["Host"] = target.netloc
+        send_headers.setdefault("Content-Type", "application/json")
+        conn, reused = self._connection(target, address)
+        try:
+            conn.request("POST", target.path, body=body, headers=send_headers)
+            response = conn.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+            self._drop(target)
+            if not reused:
+                raise
+            # A kept-alive connection the server had closed: once more on a fresh one.
+            conn, _ = self._connection(target, address)
+            try:
+                conn.request("POST", target.path, body=body, headers=send_headers)
+                response = conn.getresponse()
+            except BaseException:
+                self._drop(target)
+                raise
+        except BaseException:
+            self._drop(target)
+            raise
+        try:
+            response.read(MAX_RESPONSE_BYTES)
+            if not response.isclosed():
+                self._drop(target)  # an answer over the cap: do not reuse the connection
+        except BaseException:
+            self._drop(target)
+            raise
+        if response.will_close:
+            self._drop(target)
+        return response.status
+
+    def _target(self, url: str) -> _Target:
+        target = self._targets.get(url)
+        if target is None:
+            target = _parse(url)
+            if len(self._targets) > 10_000:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
+
+    def _pinned_address(self, target: _Target) -> str:
+        key = (target.host, target.port)
+        now = time.monotonic()
+        pinned = self._pins.get(key)
+        if pinned is not None and pinned.expires_at > now:
+            return pinned.address
+        addresses = _resolve(target.host, target.port)
+        for address in addresses:
+            self._policy.check(target.host, address)
+        with self._pins_lock:
+            self._pins[key] = _Pinned(str(addresses[0]), now + DNS_TTL_S)
+        return str(addresses[0])
+
+    def _connections(self) -> _ThreadConnections:
+        connections: _ThreadConnections | None = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = _ThreadConnections()
+            self._local.connections = connections
+            with self._pins_lock:
+                self._all.append(connections)
+        return connections
+
+    def _connection(self, target: _Target, address: str) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection to the target's origin at `address`, and whether it was
+        used before."""
+        origin = (target.scheme, target.host, target.port)
+        connections = self._connections()
+        held = connections.by_origin.get(origin)
+        if held is not None:
+            held_address, conn = held
+            if held_address == address:
+                return conn, True
+            conn.close()
+        if target.scheme == "https":
+            conn = _PinnedHTTPSConnection(
+                address, target.port, target.host, self._timeout_s, self._tls
+            )
+        else:
+            conn = http.client.HTTPConnection(address, target.port, timeout=self._timeout_s)
+        connections.by_origin[origin] = (address, conn)
+        return conn, False
+
+    def _drop(self, target: _Target) -> None:
+        held = self._connections().by_origin.pop((target.scheme, target.host, target.port), None)
+        if held is not None:
+            held[1].close()
+
+
+def _parse(url: str) -> _Target:
     try:
-        response, _content = fetcher.send("POST", url, send_headers, body, WEBHOOK_TIMEOUT_S)
-    except EgressRefused as exc:
-        return _failed(ErrorCategory.INVALID_SETTINGS, str(exc), trace, started)
-    except httpx.TimeoutException as exc:
-        return _failed(ErrorCategory.TIMEOUT, f"the webhook timed out: {exc}", trace, started)
-    except (httpx.HTTPError, OSError) as exc:
-        return _failed(ErrorCategory.RETRY, f"the webhook is unreachable: {exc}", trace, started)
+        parts: SplitResult = urlsplit(url)
+        port = parts.port
     except ValueError as exc:
-        return _failed(ErrorCategory.INVALID_SETTINGS, str(exc), trace, started)
-    status = response.status_code
-    trace["status"] = status
-    trace["durationMs"] = _ms_since(started)
-    if 200 <= status < 300:
-        return WebhookAttempt(None, None, trace)
-    message = f"the webhook answered HTTP {status}"
-    if status >= 500 or status in RETRYABLE_STATUSES:
-        return WebhookAttempt(ErrorCategory.RETRY, message, trace)
-    return WebhookAttempt(ErrorCategory.BAD_REQUEST, message, trace)
+        raise ValueError(f"the webhook URL is not valid: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"webhooks support http and https URLs, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("the webhook URL has no host")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    default_port = 443 if parts.scheme == "https" else 80
+    netloc = parts.netloc.rpartition("@")[2]  # never send userinfo in the Host header
+    return _Target(parts.scheme, parts.hostname, port or default_port, path, netloc)
+
+
+def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot resolve {host}: {exc.strerror}") from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 def _failed(

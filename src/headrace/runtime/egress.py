@@ -6,7 +6,7 @@ import base64
 import ipaddress
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,9 @@ class EgressPolicy:
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[IPNetwork, ...] = ()
+    refuse_url: Callable[[str], str | None] | None = field(default=None, compare=False)
+    """An extra check of every URL (each redirect hop too): why it is refused, or None.
+    The service refuses its own webhook URLs with it, so a function cannot feed itself."""
 
     @classmethod
     def allowing(cls, entries: Iterable[str]) -> EgressPolicy:
@@ -63,7 +66,14 @@ class EgressPolicy:
 
     def merged(self, entries: Iterable[str]) -> EgressPolicy:
         extra = EgressPolicy.allowing(entries)
-        return EgressPolicy(self.hosts | extra.hosts, self.networks + extra.networks)
+        return EgressPolicy(
+            self.hosts | extra.hosts, self.networks + extra.networks, self.refuse_url
+        )
+
+    def check_url(self, url: str) -> None:
+        reason = self.refuse_url(url) if self.refuse_url is not None else None
+        if reason is not None:
+            raise EgressRefused(reason)
 
     def check(self, host: str, address: IPAddress) -> None:
         if host.lower().rstrip(".") in self.hosts:
@@ -152,6 +162,7 @@ class Fetcher:
             target = httpx.URL(url)
             if target.scheme not in ("http", "https"):
                 raise ValueError(f"fetch supports http and https URLs, not {target.scheme!r}")
+            self.policy.check_url(url)
             host = target.host
             port = target.port or (443 if target.scheme == "https" else 80)
             addresses = _resolve(host, port)

@@ -65,6 +65,25 @@ def check_code(code: str, kind: FunctionKind) -> CodeProblem | None:
     return handler_problem(defined, kind)
 
 
+def defined_handlers(code: str) -> frozenset[str]:
+    """The handlers `code` defines at its top level, by snake_case name (`on_track`,
+    `on_batch`, ...; camelCase aliases count as their snake_case name)."""
+    try:
+        tree = ast.parse(code, filename=CODE_FILENAME)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    snake_of = {
+        name: snake
+        for snake, camel in [*EVENT_HANDLERS.items(), BATCH_HANDLER, REQUEST_HANDLER]
+        for name in (snake, camel)
+    }
+    return frozenset(
+        snake_of[node.name]
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in snake_of
+    )
+
+
 def handler_problem(defined: Mapping[str, int | None], kind: FunctionKind) -> CodeProblem | None:
     """Why the top-level names in `defined` (name -> line) are not a valid set of handlers."""
     found = False

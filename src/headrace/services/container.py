@@ -10,13 +10,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from headrace.config import Settings
 from headrace.log import get_logger
-from headrace.pipeline import CachedCatalog, Deliverer, PipelineWorkers, RetryPolicy, Router
+from headrace.pipeline import (
+    CachedCatalog,
+    Deliverer,
+    PipelineWorkers,
+    RetryPolicy,
+    Router,
+    SourceRetryPolicy,
+    SourceRunner,
+)
 from headrace.pipeline.deliver import DEFAULT_LEASE_S
+from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.runtime.egress import Fetcher
 from headrace.security.secrets import SecretBox, load_secret_key
 from headrace.services.access import AccessService
 from headrace.services.audit import AuditService
+from headrace.services.delivery_health import DeliveryHealthService
+from headrace.services.destination_delivery import DestinationDeliveryService
+from headrace.services.destination_filters import DestinationFilterService
 from headrace.services.destinations import DestinationService, InsertFunctionInstanceService
 from headrace.services.functions import FunctionService
 from headrace.services.health import HealthService
@@ -24,8 +36,10 @@ from headrace.services.ingest import IngestService
 from headrace.services.invocation import InvocationService, StoreCatalog
 from headrace.services.members import MemberService
 from headrace.services.preview import PreviewService
+from headrace.services.source_catalog import StoreSourceCatalog
 from headrace.services.sources import SourceService
 from headrace.services.usage import UsageService
+from headrace.services.webhooks import WebhookLoopGuard, WebhookService
 from headrace.services.workspaces import WorkspaceService
 from headrace.store import open_engine, session_factory
 
@@ -60,17 +74,33 @@ class Services:
         self.audit = AuditService(self.sessions)
         self.members = MemberService(self.sessions)
         self.functions = FunctionService(self.sessions, self.secret_box)
-        self.sources = SourceService(self.sessions, self.secret_box)
+        self.sources = SourceService(
+            self.sessions, self.secret_box, public_url=settings.effective_public_url
+        )
         self.destinations = DestinationService(self.sessions, self.secret_box)
         self.insert_functions = InsertFunctionInstanceService(self.sessions, self.secret_box)
+        self.filters = DestinationFilterService(self.sessions)
         self.preview = PreviewService(self.sessions, self.sandbox, self.usage)
         self.invocations = InvocationService(self.sessions, self.secret_box)
         """What the pipeline runs: instances with their pinned code and decrypted settings."""
         self.catalog = StoreCatalog(self.invocations, self.usage)
         """The pipeline's Catalog on the store."""
+        self.delivery_health = DeliveryHealthService(self.sessions)
+        self.deliveries = DestinationDeliveryService(
+            self.sessions, self.secret_box, self.invocations.destination, self._wake_pipeline
+        )
         self._run_pipeline = pipeline
         self._workers: PipelineWorkers | None = None
         self._deliverers: list[Deliverer] = []
+        self._source_runner: SourceRunner | None = None
+        self._source_fetcher: Fetcher | None = None
+        self.webhooks = WebhookService(
+            self.engine,
+            self.sources.find_webhook_source,
+            public_url=settings.effective_public_url,
+            on_accepted=self._wake_pipeline,
+        )
+        self._webhooks: WebhookSender | None = None
         self.ingest = IngestService(
             self.engine, self.sources.find_tracking_source, on_accepted=self._wake_pipeline
         )
@@ -86,8 +116,25 @@ class Services:
         """The sandbox pool for previews, started on first use with the egress policy."""
         with self._lock:
             if self._pool is None:
-                self._pool = SandboxPool(EgressPolicy.allowing(self.settings.egress_allow))
+                self._pool = SandboxPool(self.egress_policy())
             return self._pool
+
+    def egress_policy(self) -> EgressPolicy:
+        """The operator's egress policy, refusing this service's own webhook URLs (a
+        function or webhook must not feed events back into a source)."""
+        policy = EgressPolicy.allowing(self.settings.egress_allow)
+        guard = WebhookLoopGuard(self.settings, self.sources.is_webhook_token)
+        return EgressPolicy(policy.hosts, policy.networks, refuse_url=guard)
+
+    def source_retry_policy(self) -> SourceRetryPolicy:
+        defaults = SourceRetryPolicy()
+        s = self.settings
+        return SourceRetryPolicy(
+            max_attempts=s.source_retry_attempts or defaults.max_attempts,
+            first_min_s=s.source_retry_first_min_s or defaults.first_min_s,
+            first_max_s=s.source_retry_first_max_s or defaults.first_max_s,
+            cap_s=s.source_retry_cap_s or defaults.cap_s,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         defaults = RetryPolicy()
@@ -106,20 +153,32 @@ class Services:
     def _start_pipeline(self) -> None:
         lease_s = self.settings.lease_s or DEFAULT_LEASE_S
         catalog = CachedCatalog(self.catalog)
-        fetcher = Fetcher(EgressPolicy.allowing(self.settings.egress_allow))
-        router = Router(self.engine, catalog, lease_s=lease_s)
+        webhooks = WebhookSender(self.egress_policy())
+        self._webhooks = webhooks
+        router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self._wake_pipeline)
         steps: dict[str, Callable[[], int]] = {"router": router.run_once}
         for index in range(self.settings.delivery_workers):
             deliverer = Deliverer(
                 self.engine,
                 catalog,
                 self.sandbox(),
-                fetcher,
+                webhooks,
                 policy=self.retry_policy(),
                 lease_s=lease_s,
             )
             self._deliverers.append(deliverer)
             steps[f"deliver-{index}"] = deliverer.run_once
+        self._source_fetcher = Fetcher(self.egress_policy())
+        self._source_runner = SourceRunner(
+            self.engine,
+            StoreSourceCatalog(self.sessions, self.invocations, self.usage),
+            self.sandbox(),
+            self._source_fetcher,
+            policy=self.source_retry_policy(),
+            lease_s=lease_s,
+            on_emitted=self._wake_pipeline,
+        )
+        steps["source"] = self._source_runner.run_once
         self._workers = PipelineWorkers(steps)
         self._workers.start()
 
@@ -135,6 +194,14 @@ class Services:
         for deliverer in self._deliverers:
             deliverer.close()
         self._deliverers.clear()
+        if self._source_runner is not None:
+            self._source_runner.close()
+            self._source_runner = None
+        if self._source_fetcher is not None:
+            self._source_fetcher.close()
+            self._source_fetcher = None
+        if self._webhooks is not None:
+            self._webhooks.close()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

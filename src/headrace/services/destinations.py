@@ -3,9 +3,10 @@ sources they receive from, and the insert function instances in front of them.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +73,8 @@ class DestinationView:
     insert_function_instance_id: str | None
     created_at: datetime
     updated_at: datetime
+    debug_until: datetime | None = None
+    """While debug capture is on: until when plain deliveries are recorded too."""
 
 
 @dataclass(frozen=True)
@@ -412,7 +415,14 @@ def _view(session: Session, destination: Destination) -> DestinationView:
         insert_function_instance_id=insert.id if insert is not None else None,
         created_at=destination.created_at,
         updated_at=destination.updated_at,
+        debug_until=_debug_until(destination.debug_until),
     )
+
+
+def _debug_until(until: float | None) -> datetime | None:
+    if until is None or until <= time.time():
+        return None
+    return datetime.fromtimestamp(until, UTC)
 
 
 def _insert_view(session: Session, instance: InsertFunctionInstance) -> InsertFunctionInstanceView:

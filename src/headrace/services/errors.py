@@ -24,9 +24,24 @@ class InvalidInput(ServiceError):
 
 class Unprocessable(ServiceError):
     """Well-formed input that breaks a rule: code that does not load, a setting of the
-    wrong type, a missing required setting."""
+    wrong type, a missing required setting.
+
+    `position` is the 0-based character offset of the fault in the field's text (an
+    invalid FQL expression), when there is one.
+    """
 
     type = "validation-error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        position: int | None = None,
+    ):
+        super().__init__(message, field=field, line=line)
+        self.position = position
 
 
 class Unauthenticated(ServiceError):

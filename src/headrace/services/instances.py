@@ -51,6 +51,17 @@ WEBHOOK_SETTINGS = [
         required=False,
         sensitive=True,
     ),
+    FunctionSetting(
+        name="sendBatches",
+        label="Send batches",
+        description=(
+            "POST a JSON array of up to batch.maxEvents events per request instead of one "
+            "event per request."
+        ),
+        type=SettingType.BOOLEAN,
+        required=False,
+        sensitive=False,
+    ),
 ]
 """The settings of a WEBHOOK destination, checked like a function's."""
 

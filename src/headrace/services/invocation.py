@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from headrace.pipeline.catalog import DestinationPlan, FunctionInstancePlan
+from headrace.pipeline.filters import FilterError, compile_filters
 from headrace.runtime import FunctionKind, FunctionSpec
+from headrace.runtime.validation import defined_handlers
 from headrace.security.secrets import SecretError
 from headrace.services.function_settings import open_values, problem_for_call, schema_from_json
 from headrace.services.instances import WEBHOOK_SETTINGS
@@ -24,6 +27,7 @@ from headrace.services.pinning import (
     stored_settings,
 )
 from headrace.services.usage import UsageService
+from headrace.store.destination_filters import filter_spec, filters_of_destination
 from headrace.store.destinations import (
     Destination,
     DestinationRepository,
@@ -68,6 +72,7 @@ class InstanceInvocation:
             spec=self.spec,
             settings=self.settings,
             settings_error=self.settings_error,
+            handlers=_defined_handlers(self.code),
         )
 
 
@@ -105,12 +110,14 @@ class InvocationService:
         webhook_url: str | None = None
         headers: dict[str, str] = {}
         settings_error: str | None = None
+        send_batches = False
         if destination.kind == "WEBHOOK":
             values, settings_error = self._open(destination)
             if settings_error is None:
                 settings_error = problem_for_call(WEBHOOK_SETTINGS, values)
             webhook_url = values.get("url")
             headers = dict(values.get("headers") or {})
+            send_batches = values.get("sendBatches") is True
         else:
             invocation = self._invocation(session, destination)
             function_plan = invocation.plan() if invocation is not None else None
@@ -133,6 +140,11 @@ class InvocationService:
             function=function_plan,
             insert=insert_plan,
             settings_error=settings_error,
+            send_batches=send_batches,
+            batch_max_events=destination.batch_max_events,
+            batch_max_wait_s=destination.batch_max_wait_ms / 1000,
+            debug_until=destination.debug_until,
+            **_filters(session, destination.id),
         )
 
     def _invocation(self, session: Session, instance: PinnedInstance) -> InstanceInvocation | None:
@@ -162,6 +174,22 @@ class InvocationService:
             ), None
         except SecretError as exc:
             return {}, str(exc)
+
+
+def _filters(session: Session, destination_id: str) -> dict[str, Any]:
+    """The destination's filters, compiled for the plan (or why they do not compile)."""
+    rows = filters_of_destination(session, destination_id)
+    if not rows:
+        return {}
+    try:
+        return {"filters": compile_filters([filter_spec(row) for row in rows])}
+    except FilterError as exc:
+        return {"filters_error": f"a destination filter does not compile: {exc}"}
+
+
+@lru_cache(maxsize=256)
+def _defined_handlers(code: str) -> frozenset[str]:
+    return defined_handlers(code)
 
 
 def _function_names(session: Session, destination: Destination) -> set[str]:

@@ -1,21 +1,26 @@
 """Sources: TRACKING ones (a generated write key for the tracking API) and FUNCTION ones
-(an instance of a SOURCE function, pinned to a version)."""
+(an instance of a SOURCE function, pinned to a version, with a webhook URL), and what
+became of the requests a FUNCTION source received."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from headrace.errors import ErrorCategory
 from headrace.security import Principal, Role
 from headrace.services import audit
-from headrace.services.authorization import require, require_member
-from headrace.services.errors import NotFound, Unprocessable
+from headrace.services.authorization import can_view_function, require, require_member
+from headrace.services.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from headrace.services.function_settings import schema_from_json
 from headrace.services.instances import (
     change_settings,
@@ -31,11 +36,35 @@ from headrace.services.pinning import (
     function_of_type,
     latest_version,
 )
+from headrace.services.webhooks import (
+    WEBHOOK_PATH,
+    WebhookSourceRef,
+    generate_webhook_token,
+    webhook_url,
+)
 from headrace.store.base import new_id, utcnow
+from headrace.store.delivery_queries import (
+    IntakeTotals,
+    OutcomeTotal,
+    StoredOutcome,
+    intake_totals,
+    outcome_totals,
+    recent_outcomes,
+)
+from headrace.store.source_objects import SourceObject, SourceObjectStore
 from headrace.store.sources import Source, SourceRepository
 
 WRITE_KEY_BYTES = 24
 """192 random bits, 32 url-safe characters: unguessable, and short enough to paste."""
+
+DELIVERY_DEFAULT_PERIOD = timedelta(hours=24)
+"""The period delivery totals cover when no `from` is given."""
+
+DELIVERY_STATUSES = ("delivered", "filtered", "retrying", "expired", "failed")
+
+REDACTED = "[redacted]"
+# Request headers shown as REDACTED in delivery records: credentials, not what was sent.
+_SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|api[_-]?key", re.I)
 
 
 class SourceKind(StrEnum):
@@ -56,6 +85,49 @@ class SourceView:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    webhook_url: str | None = None
+    """A FUNCTION source's: where to send the requests its function turns into events."""
+
+
+@dataclass(frozen=True)
+class DeliveryTotalsView:
+    """What became of a source's webhook requests, and of the events its function emitted."""
+
+    source_id: str
+    since: datetime
+    until: datetime
+    total: int
+    outcomes: list[OutcomeTotal]
+    intake: IntakeTotals
+
+
+@dataclass(frozen=True)
+class DeliveryEventView:
+    """One kept outcome of a webhook request, its request shown with credentials redacted."""
+
+    request_id: str
+    at: datetime
+    status: str
+    category: str
+    error: str | None
+    attempts: int
+    logs: list[str]
+    requests: list[dict[str, Any]]
+    payload: Any
+
+
+@dataclass(frozen=True)
+class SourceObjectView:
+    collection: str
+    id: str
+    properties: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryEventsView:
+    records: list[DeliveryEventView]
+    objects: list[SourceObjectView]
 
 
 @dataclass(frozen=True)
@@ -71,9 +143,14 @@ def generate_write_key() -> str:
 
 
 class SourceService:
-    def __init__(self, sessions: sessionmaker[Session], secrets: SecretBoxSource) -> None:
+    """`public_url` is the base of webhook URLs (see Settings.effective_public_url)."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], secrets: SecretBoxSource, *, public_url: str = ""
+    ) -> None:
         self._sessions = sessions
         self._secrets = secrets
+        self._public_url = public_url
 
     def create(
         self,
@@ -122,22 +199,23 @@ class SourceService:
                 details["settings"] = set_initial_settings(
                     self._secrets(), source, schema_from_json(version.settings), settings or {}
                 )
+                source.webhook_token = generate_webhook_token()
             SourceRepository(session).add(source)
             audit.record(session, principal, "source.created", "source", source.id, details)
-            return _view(session, source)
+            return self._view(session, source)
 
     def list_all(self, principal: Principal) -> list[SourceView]:
         require_member(principal)
         with self._sessions() as session:
             return [
-                _view(session, s)
+                self._view(session, s)
                 for s in SourceRepository(session).in_workspace(principal.workspace_id)
             ]
 
     def get(self, principal: Principal, source_id: str) -> SourceView:
         require_member(principal)
         with self._sessions() as session:
-            return _view(session, find_source(session, principal, source_id))
+            return self._view(session, find_source(session, principal, source_id))
 
     def update(
         self,
@@ -165,7 +243,7 @@ class SourceService:
                 )
             source.updated_at = utcnow()
             audit.record(session, principal, "source.updated", "source", source.id, details)
-            return _view(session, source)
+            return self._view(session, source)
 
     def delete(self, principal: Principal, source_id: str) -> None:
         """Its destinations stay, disconnected from it."""
@@ -176,6 +254,107 @@ class SourceService:
                 session, principal, "source.deleted", "source", source.id, {"name": source.name}
             )
             SourceRepository(session).delete(source)
+
+    def rotate_webhook_token(self, principal: Principal, source_id: str) -> SourceView:
+        """A new webhook URL for a FUNCTION source; the old one stops working at once."""
+        with self._sessions.begin() as session:
+            source = find_source(session, principal, source_id)
+            require_change(principal, source, source.id)
+            if source.kind != SourceKind.FUNCTION:
+                raise Unprocessable("Only a FUNCTION source has a webhook URL to rotate.")
+            source.webhook_token = generate_webhook_token()
+            source.updated_at = utcnow()
+            # The token itself is a credential: the audit says only that it changed.
+            audit.record(
+                session, principal, "source.webhook_token_rotated", "source", source.id, {}
+            )
+            return self._view(session, source)
+
+    def find_webhook_source(self, token: str) -> WebhookSourceRef | None:
+        """The FUNCTION source with this webhook token (enabled or not), for the webhook API."""
+        with self._sessions() as session:
+            source = session.scalars(select(Source).where(Source.webhook_token == token)).first()
+            if source is None or source.kind != SourceKind.FUNCTION:
+                return None
+            return WebhookSourceRef(
+                id=source.id, workspace_id=source.workspace_id, enabled=source.enabled
+            )
+
+    def is_webhook_token(self, token: str) -> bool:
+        return self.find_webhook_source(token) is not None
+
+    def delivery_totals(
+        self,
+        principal: Principal,
+        source_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> DeliveryTotalsView:
+        """Outcomes of the source's requests by status and category, and its events accepted
+        and rejected, over [since, until) counted by the minute (default: the last 24 h)."""
+        require_member(principal)
+        until = until or datetime.now(UTC)
+        since = since or until - DELIVERY_DEFAULT_PERIOD
+        if since >= until:
+            raise InvalidInput("'from' must be before 'to'.", field="from")
+        with self._sessions() as session:
+            source = find_source(session, principal, source_id)
+            conn = session.connection()
+            start, end = since.timestamp(), until.timestamp()
+            outcomes = outcome_totals(conn, source.id, start, end)
+            intake = intake_totals(conn, source.id, start, end)
+        return DeliveryTotalsView(
+            source_id=source_id,
+            since=since,
+            until=until,
+            total=sum(o.count for o in outcomes),
+            outcomes=outcomes,
+            intake=intake,
+        )
+
+    def delivery_events(
+        self,
+        principal: Principal,
+        source_id: str,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        collection: str | None = None,
+        limit: int = 100,
+    ) -> DeliveryEventsView:
+        """The source's kept request outcomes, newest first (requests that simply succeeded
+        are only counted), and the objects its function set, most recent first. Needs
+        SOURCE_ADMIN for the source or a functions role for its function: the requests
+        are shown as received."""
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise InvalidInput(
+                f"'status' must be one of {', '.join(DELIVERY_STATUSES)}.", field="status"
+            )
+        if category is not None and category not in {c.value for c in ErrorCategory}:
+            raise InvalidInput(
+                f"'category' must be one of {', '.join(c.value for c in ErrorCategory)}.",
+                field="category",
+            )
+        with self._sessions() as session:
+            source = find_source(session, principal, source_id)
+            _require_debug(principal, source)
+            conn = session.connection()
+            stored = recent_outcomes(
+                conn,
+                source.id,
+                statuses=[status] if status else None,
+                categories=[category] if category else None,
+                limit=limit,
+            )
+            objects = SourceObjectStore().recent(
+                conn, source.id, collection=collection, limit=limit
+            )
+        return DeliveryEventsView(
+            records=[_event_view(o) for o in stored], objects=[_object_view(o) for o in objects]
+        )
+
+    def _view(self, session: Session, source: Source) -> SourceView:
+        return _view(session, source, self._public_url)
 
     def find_tracking_source(self, write_key: str) -> TrackingSourceRef | None:
         """The enabled TRACKING source with this write key, for the tracking API."""
@@ -195,7 +374,64 @@ def find_source(
     return source
 
 
-def _view(session: Session, source: Source) -> SourceView:
+def _require_debug(principal: Principal, source: Source) -> None:
+    if principal.has_role(Role.SOURCE_ADMIN, source.id):
+        return
+    if source.function_id is not None and can_view_function(principal, source.function_id):
+        return
+    raise Forbidden(
+        f"This needs the {Role.SOURCE_ADMIN.value} role for {source.id} (or a functions role "
+        "for its function), which this token's member lacks."
+    )
+
+
+def _event_view(stored: StoredOutcome) -> DeliveryEventView:
+    return DeliveryEventView(
+        request_id=stored.message_id,
+        at=datetime.fromtimestamp(stored.at, UTC),
+        status=stored.status,
+        category=stored.category,
+        error=stored.error,
+        attempts=stored.attempts,
+        logs=stored.logs,
+        requests=stored.requests,
+        payload=redacted_request(stored.payload),
+    )
+
+
+def redacted_request(payload: bytes) -> Any:
+    """A stored webhook request as shown to users: credential headers and the URL's token
+    replaced by REDACTED."""
+    try:
+        request = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(request, dict):
+        return request
+    headers = request.get("headers")
+    if isinstance(headers, dict):
+        request["headers"] = {
+            name: REDACTED if _SECRET_HEADER.search(name) else value
+            for name, value in headers.items()
+        }
+    url = request.get("url")
+    if isinstance(url, str) and WEBHOOK_PATH in url:
+        base, _, rest = url.partition(WEBHOOK_PATH)
+        query = rest.partition("?")[2]
+        request["url"] = f"{base}{WEBHOOK_PATH}{REDACTED}" + (f"?{query}" if query else "")
+    return request
+
+
+def _object_view(stored: SourceObject) -> SourceObjectView:
+    return SourceObjectView(
+        collection=stored.collection,
+        id=stored.object_id,
+        properties=orjson.loads(stored.properties),
+        updated_at=datetime.fromtimestamp(stored.updated_at, UTC),
+    )
+
+
+def _view(session: Session, source: Source, public_url: str = "") -> SourceView:
     settings, sensitive = shown_settings(session, source)
     return SourceView(
         id=source.id,
@@ -209,4 +445,5 @@ def _view(session: Session, source: Source) -> SourceView:
         enabled=source.enabled,
         created_at=source.created_at,
         updated_at=source.updated_at,
+        webhook_url=webhook_url(public_url, source.webhook_token) if source.webhook_token else None,
     )

@@ -7,10 +7,12 @@ overwriting each other, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 
 def add_to_counters(
@@ -24,10 +26,18 @@ def add_to_counters(
     add its `summed` columns to that row's instead."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_upsert(conn.dialect.name, table, tuple(keys), tuple(summed)), list(rows))
+
+
+@lru_cache(maxsize=64)
+def _upsert(
+    dialect_name: str, table: Table, keys: tuple[str, ...], summed: tuple[str, ...]
+) -> Insert:
+    # Built once per table: constructing `excluded` costs more than running the upsert.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
+    upsert: Insert = statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={name: table.c[name] + statement.excluded[name] for name in summed},
     )
-    conn.execute(statement, list(rows))
+    return upsert

@@ -3,9 +3,11 @@ that did not simply arrive (kept with their error, logs and request traces for r
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,16 +16,18 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
+    delete,
+    func,
     insert,
     select,
+    update,
 )
 
-from headrace.store.base import ID_LENGTH, Base
+from headrace.store.base import ID_LENGTH, Base, Payload
 from headrace.store.counters import add_to_counters
 from headrace.store.dedupe import MESSAGE_ID_LENGTH
 
@@ -54,11 +58,39 @@ delivery_records = Table(
     Column("category", String(CATEGORY_LENGTH), nullable=False),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    Column("payload", Payload, nullable=False),
     Column("logs", Text, nullable=False),
     Column("requests", Text, nullable=False),
+    Column("replayed_at", Float, nullable=True),
     Index("ix_delivery_records_destination_at", "destination_id", "at"),
+    Index("ix_delivery_records_destination_status_at", "destination_id", "status", "at"),
 )
+"""The outcomes worth looking at (every one but a plain delivery, unless debug capture is
+on), each with its event: failed and expired ones are what replay sends again."""
+
+delivery_latency = Table(
+    "delivery_latency",
+    Base.metadata,
+    Column("destination_id", String(ID_LENGTH), nullable=False),
+    Column("minute", BigInteger, nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("destination_id", "minute", "bucket"),
+)
+"""Ingest-to-delivery latency of delivered events per minute, as a histogram whose bucket b
+holds latencies around LATENCY_BASE**b milliseconds (see latency_bucket)."""
+
+LATENCY_BASE = 1.25
+"""Ratio between neighbouring latency buckets: percentiles are read to within 12 %."""
+
+
+def latency_bucket(latency_ms: float) -> int:
+    return max(0, int(math.log(max(latency_ms, 1.0)) / math.log(LATENCY_BASE)))
+
+
+def bucket_latency_ms(bucket: int) -> float:
+    """The middle of a latency bucket, in milliseconds."""
+    return float(LATENCY_BASE ** (bucket + 0.5))
 
 
 @dataclass(frozen=True)
@@ -79,6 +111,8 @@ class DeliveryRecord:
     requests: str
     """JSON list of request traces (already redacted)."""
     latency_ms: float = 0.0
+    captured: bool = False
+    """Keep the record even for a plain delivery (debug capture is on)."""
 
 
 class DeliveryLog:
@@ -95,7 +129,8 @@ class DeliveryLog:
             counts[key] += 1
             latency[key] += o.latency_ms
         self._add_counts(conn, counts, latency)
-        kept = [o for o in outcomes if o.status != "delivered"]
+        self._add_latency(conn, outcomes)
+        kept = [o for o in outcomes if o.status != "delivered" or o.captured]
         if kept:
             conn.execute(
                 insert(delivery_records),
@@ -142,6 +177,23 @@ class DeliveryLog:
             rows,
         )
 
+    def _add_latency(self, conn: Connection, outcomes: Sequence[DeliveryRecord]) -> None:
+        histogram: Counter[tuple[str, int, int]] = Counter(
+            (o.destination_id, int(o.at // 60), latency_bucket(o.latency_ms))
+            for o in outcomes
+            if o.status == "delivered"
+        )
+        add_to_counters(
+            conn,
+            delivery_latency,
+            ("destination_id", "minute", "bucket"),
+            ("count",),
+            [
+                {"destination_id": d, "minute": m, "bucket": b, "count": n}
+                for (d, m, b), n in histogram.items()
+            ],
+        )
+
     def totals(
         self, conn: Connection, destination_id: str, since_minute: int = 0
     ) -> dict[tuple[str, str], int]:
@@ -184,3 +236,110 @@ class DeliveryLog:
             )
             for r in rows
         ]
+
+
+RECORDS_PER_CATEGORY = 100
+"""Records kept per destination and (status, category), newest first, for the statuses that
+are not replayed (retrying, filtered, captured deliveries)."""
+
+RECORDS_MAX_AGE_S = 30 * 86400.0
+"""Nothing is kept longer than this: records, counters and latency histograms."""
+
+REPLAYABLE_STATUSES = ("expired", "failed")
+"""Records with these statuses are kept for the whole retention period, for replay."""
+
+
+def prune_records(
+    conn: Connection,
+    now: float,
+    *,
+    per_category: int = RECORDS_PER_CATEGORY,
+    max_age_s: float = RECORDS_MAX_AGE_S,
+) -> int:
+    """Apply the retention rules; the number of records removed."""
+    cutoff = now - max_age_s
+    removed = conn.execute(delete(delivery_records).where(delivery_records.c.at < cutoff)).rowcount
+    minute = int(cutoff // 60)
+    conn.execute(delete(delivery_counts).where(delivery_counts.c.minute < minute))
+    conn.execute(delete(delivery_latency).where(delivery_latency.c.minute < minute))
+    ranked = (
+        select(
+            delivery_records.c.id,
+            func.row_number()
+            .over(
+                partition_by=(
+                    delivery_records.c.destination_id,
+                    delivery_records.c.status,
+                    delivery_records.c.category,
+                ),
+                order_by=(delivery_records.c.at.desc(), delivery_records.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(delivery_records.c.status.not_in(REPLAYABLE_STATUSES))
+        .subquery()
+    )
+    surplus = select(ranked.c.id).where(ranked.c.rank > per_category)
+    removed += conn.execute(
+        delete(delivery_records).where(delivery_records.c.id.in_(surplus))
+    ).rowcount
+    return int(removed)
+
+
+@dataclass(frozen=True)
+class Replayable:
+    record_id: int
+    workspace_id: str
+    message_id: str
+    payload: bytes
+
+
+def replayable_records(
+    conn: Connection,
+    destination_id: str,
+    since: float,
+    until: float,
+    statuses: Sequence[str],
+    categories: Sequence[str] | None = None,
+) -> list[Replayable]:
+    """The not yet replayed records of a destination that ended with one of `statuses` (and
+    `categories`) in [since, until), one per messageId (its latest), oldest first."""
+    query = select(
+        delivery_records.c.id,
+        delivery_records.c.workspace_id,
+        delivery_records.c.message_id,
+        delivery_records.c.payload,
+        delivery_records.c.status,
+        delivery_records.c.category,
+        delivery_records.c.replayed_at,
+    ).where(
+        delivery_records.c.destination_id == destination_id,
+        delivery_records.c.status.in_(REPLAYABLE_STATUSES),
+        delivery_records.c.at >= since,
+        delivery_records.c.at < until,
+    )
+    wanted = set(statuses)
+    chosen = set(categories or ())
+    latest: dict[str, Any] = {}
+    for row in conn.execute(query.order_by(delivery_records.c.at, delivery_records.c.id)):
+        key = row.message_id or f"#{row.id}"
+        latest.pop(key, None)  # keep each message's latest record, in time order
+        latest[key] = row
+    # A message is offered by its latest record only: once that one is replayed, an older
+    # record of the same message never brings it back.
+    return [
+        Replayable(row.id, row.workspace_id, row.message_id, row.payload)
+        for row in latest.values()
+        if row.replayed_at is None
+        and row.status in wanted
+        and (not chosen or row.category in chosen)
+    ]
+
+
+def mark_replayed(conn: Connection, record_ids: Sequence[int], at: float) -> None:
+    if record_ids:
+        conn.execute(
+            update(delivery_records)
+            .where(delivery_records.c.id.in_(list(record_ids)))
+            .values(replayed_at=at)
+        )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import (
     Column,
+    Float,
     ForeignKey,
     Integer,
     PrimaryKeyConstraint,
@@ -61,6 +62,8 @@ class Destination(ConfiguredInstance, Base):
     )
     batch_max_events: Mapped[int] = mapped_column(Integer)
     batch_max_wait_ms: Mapped[int] = mapped_column(Integer)
+    debug_until: Mapped[float | None] = mapped_column(Float)
+    """Until when (epoch seconds) plain deliveries are recorded too, for debugging."""
 
 
 class InsertFunctionInstance(ConfiguredInstance, Base):

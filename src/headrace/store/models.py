@@ -3,11 +3,13 @@
 from headrace.store.audit import AuditEntry
 from headrace.store.base import Base
 from headrace.store.dedupe import seen_messages
-from headrace.store.deliveries import delivery_counts, delivery_records
+from headrace.store.deliveries import delivery_counts, delivery_latency, delivery_records
+from headrace.store.destination_filters import DestinationFilter
 from headrace.store.destinations import Destination, InsertFunctionInstance, destination_sources
 from headrace.store.functions import Function, FunctionVersion
 from headrace.store.intake import intake_counts
 from headrace.store.queue import jobs
+from headrace.store.source_objects import source_objects
 from headrace.store.sources import Source
 from headrace.store.tokens import ApiToken
 from headrace.store.usage import function_usage
@@ -20,6 +22,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Destination",
+    "DestinationFilter",
     "Function",
     "FunctionVersion",
     "InsertFunctionInstance",
@@ -29,6 +32,7 @@ __all__ = [
     "Source",
     "Workspace",
     "delivery_counts",
+    "delivery_latency",
     "delivery_records",
     "destination_sources",
     "function_usage",
@@ -36,4 +40,5 @@ __all__ = [
     "jobs",
     "metadata",
     "seen_messages",
+    "source_objects",
 ]

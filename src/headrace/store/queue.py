@@ -23,7 +23,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
@@ -35,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 
-from headrace.store.base import ID_LENGTH, Base
+from headrace.store.base import ID_LENGTH, Base, Payload
 
 QUEUE_NAME_LENGTH = 16
 
@@ -46,7 +45,7 @@ jobs = Table(
     Column("queue", String(QUEUE_NAME_LENGTH), nullable=False),
     Column("workspace_id", String(ID_LENGTH), nullable=False),
     Column("target_id", String(ID_LENGTH), nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    Column("payload", Payload, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("claims", Integer, nullable=False, default=0),
     Column("first_enqueued_at", Float, nullable=False),
@@ -85,6 +84,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class DueTarget:
+    target_id: str
+    due: int
+    """Jobs of the target that may be claimed now."""
+    waiting_since: float
+    """When the longest-waiting of them became claimable (epoch seconds)."""
+
+
+@dataclass(frozen=True)
 class Retry:
     job: Job
     not_before: float
@@ -115,16 +123,22 @@ class WorkQueue:
         )
 
     def claim(
-        self, conn: Connection, queue: str, max_jobs: int, lease_s: float, now: float
+        self,
+        conn: Connection,
+        queue: str,
+        max_jobs: int,
+        lease_s: float,
+        now: float,
+        *,
+        target_id: str | None = None,
     ) -> list[Job]:
-        """Up to `max_jobs` jobs of `queue` that are due, held for `lease_s` seconds."""
+        """Up to `max_jobs` jobs of `queue` that are due (only `target_id`'s, if given), held
+        for `lease_s` seconds."""
         token = secrets.randbits(62)
-        due = (
-            select(jobs.c.id)
-            .where(jobs.c.queue == queue, jobs.c.available_at <= now)
-            .order_by(jobs.c.available_at)
-            .limit(max_jobs)
-        )
+        due = select(jobs.c.id).where(jobs.c.queue == queue, jobs.c.available_at <= now)
+        if target_id is not None:
+            due = due.where(jobs.c.target_id == target_id)
+        due = due.order_by(jobs.c.available_at, jobs.c.id).limit(max_jobs)
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         rows = conn.execute(
@@ -202,6 +216,16 @@ class WorkQueue:
                 .values(available_at=lease_until),
                 params,
             )
+
+    def due_targets(self, conn: Connection, queue: str, now: float) -> list[DueTarget]:
+        """For each target with due jobs in `queue`: how many, and since when the oldest
+        has been waiting."""
+        rows = conn.execute(
+            select(jobs.c.target_id, func.count(), func.min(jobs.c.available_at))
+            .where(jobs.c.queue == queue, jobs.c.available_at <= now)
+            .group_by(jobs.c.target_id)
+        ).all()
+        return [DueTarget(row[0], int(row[1]), float(row[2])) for row in rows]
 
     def depth(self, conn: Connection, queue: str) -> int:
         count = conn.execute(select(func.count()).where(jobs.c.queue == queue)).scalar_one()

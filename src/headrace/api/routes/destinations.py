@@ -68,6 +68,7 @@ class DestinationOut(ApiOut):
     insert_function_instance_id: str | None
     created_at: datetime
     updated_at: datetime
+    debug_until: datetime | None = None
 
 
 class InsertFunctionInstanceIn(ApiIn):

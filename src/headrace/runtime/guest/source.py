@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
@@ -35,7 +35,8 @@ class URL:
 
     def __init__(self, href: str, query: dict[str, list[str]]) -> None:
         self.href = href
-        self.path = href.split("?", 1)[0]
+        # The path alone, also when the href is a whole URL (as for a webhook request).
+        self.path = urlsplit(href).path or "/"
         self.query = {name: values[0] for name, values in query.items() if values}
         self.searchParams = SearchParams(query)
 

@@ -1,0 +1,304 @@
+"""Source functions: run each stored webhook request through its source's `on_request`, then
+route the events it emitted, keep its objects, and ack, retry or expire the request with
+its outcome recorded, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Engine
+
+from headrace.errors import ErrorCategory
+from headrace.pipeline.catalog import FunctionInstancePlan
+from headrace.pipeline.deliver import DEFAULT_LEASE_S
+from headrace.pipeline.retry import SourceRetryPolicy
+from headrace.pipeline.router import QUEUE_ROUTE
+from headrace.runtime import SandboxPool
+from headrace.runtime.egress import Fetcher
+from headrace.spec import prepare_event
+from headrace.store.deliveries import DeliveryLog, DeliveryRecord
+from headrace.store.intake import IntakeLog
+from headrace.store.queue import Job, NewJob, Retry, WorkQueue, begin_immediate
+from headrace.store.source_objects import (
+    COLLECTION_MAX_LENGTH,
+    OBJECT_ID_MAX_LENGTH,
+    SourceObject,
+    SourceObjectStore,
+)
+
+QUEUE_SOURCE = "source"
+"""Webhook requests waiting for their source's function; target_id is the source."""
+
+SOURCE_CONCURRENCY = 4
+"""Requests one source step runs at once (and claims at once, so that a claimed request
+never waits behind others for longer than one function's deadline)."""
+
+MAX_OBJECT_BYTES = 32 * 1024
+"""The largest `Segment.set` properties kept, as JSON."""
+
+
+@dataclass(frozen=True)
+class FunctionSourcePlan:
+    """A FUNCTION source as the runner needs it."""
+
+    id: str
+    workspace_id: str
+    enabled: bool
+    function: FunctionInstancePlan | None
+    """None when its function or pinned version no longer exists."""
+
+
+class SourceCatalog(Protocol):
+    def function_source(self, source_id: str) -> FunctionSourcePlan | None:
+        """The FUNCTION source (enabled or not), or None if there is none with this id."""
+
+    def record_invocations(
+        self, workspace_id: str, function_id: str, count: int, duration_ms: float
+    ) -> None:
+        """Count function invocations for usage."""
+
+
+@dataclass
+class RequestRun:
+    """One stored request on its way through its source's function."""
+
+    job: Job
+    request_id: str
+    logs: list[str] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """Emitted, checked and stamped: what goes on to the router."""
+    objects: list[SourceObject] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Why emitted events or objects were left out, by reason."""
+    status: str = "failed"
+    category: ErrorCategory | None = None
+    error: str | None = None
+
+    def end(self, status: str, category: ErrorCategory | None, error: str | None) -> None:
+        self.status, self.category, self.error = status, category, error
+
+
+class SourceRunner:
+    """Claims webhook requests and settles each: delivered (its events routed), filtered
+    (the source is disabled), retrying, expired (out of tries) or failed.
+
+    Parameters: `engine` the store; `catalog` the function sources; `pool` the sandbox;
+    `fetcher` for the functions' `fetch` (its egress policy refuses this service's own
+    webhook URLs); `policy` the retry policy; `lease_s` the claim lease in seconds;
+    `on_emitted` is called after events were queued for routing (to wake the router).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: SourceCatalog,
+        pool: SandboxPool,
+        fetcher: Fetcher,
+        *,
+        policy: SourceRetryPolicy | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        on_emitted: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._pool = pool
+        self._fetcher = fetcher
+        self._policy = policy or SourceRetryPolicy()
+        self._lease_s = lease_s
+        self._on_emitted = on_emitted
+        self._clock = clock
+        self._queue = WorkQueue()
+        self._log = DeliveryLog()
+        self._intake = IntakeLog()
+        self._objects = SourceObjectStore()
+        self._calls = ThreadPoolExecutor(SOURCE_CONCURRENCY, thread_name_prefix="source")
+
+    def close(self) -> None:
+        self._calls.shutdown(wait=True)
+
+    def run_once(self, max_jobs: int = SOURCE_CONCURRENCY) -> int:
+        """Claim and settle one batch of due requests; the number claimed (0 when idle)."""
+        with self._engine.connect() as conn:
+            begin_immediate(conn)
+            jobs = self._queue.claim(conn, QUEUE_SOURCE, max_jobs, self._lease_s, self._clock())
+            conn.commit()
+        if not jobs:
+            return 0
+        runs = list(self._calls.map(self._run, jobs))
+        self._settle(runs)
+        return len(jobs)
+
+    # -- one request -----------------------------------------------------------------------
+
+    def _run(self, job: Job) -> RequestRun:
+        try:
+            request = orjson.loads(job.payload)
+        except orjson.JSONDecodeError:
+            request = None
+        if not isinstance(request, dict):
+            run = RequestRun(job, "")
+            run.end("failed", ErrorCategory.BAD_REQUEST, "the stored request is not readable")
+            return run
+        run = RequestRun(job, str(request.get("id", "")))
+        plan = self._catalog.function_source(job.target_id)
+        if plan is None:
+            run.end("failed", ErrorCategory.BAD_REQUEST, "the source was deleted")
+        elif not plan.enabled:
+            run.end("filtered", None, "the source is disabled")
+        elif plan.function is None:
+            run.end("failed", ErrorCategory.INVALID_SETTINGS, "the source's function is gone")
+        elif plan.function.settings_error:
+            run.end("failed", ErrorCategory.INVALID_SETTINGS, plan.function.settings_error)
+        else:
+            self._call(plan, plan.function, request, run)
+        return run
+
+    def _call(
+        self,
+        plan: FunctionSourcePlan,
+        function: FunctionInstancePlan,
+        request: dict[str, Any],
+        run: RequestRun,
+    ) -> None:
+        outcome = self._pool.invoke(
+            function.spec, "request", request, function.settings, fetcher=self._fetcher
+        )
+        self._catalog.record_invocations(
+            plan.workspace_id, function.function_id, 1, float(outcome.get("durationMs") or 0.0)
+        )
+        run.logs.extend(outcome.get("logs") or [])
+        run.requests.extend(outcome.get("requests") or [])
+        if not outcome["ok"]:
+            _end_failure(run, outcome.get("error") or {})
+            return
+        result = outcome.get("result") or {}
+        received_at = datetime.fromtimestamp(run.job.first_enqueued_at, UTC)
+        for emitted in result.get("events") or []:
+            event, reason = prepare_event(emitted, received_at)
+            if event is None:
+                kind = emitted.get("type") if isinstance(emitted, dict) else None
+                run.rejected[f"{kind or 'event'}: {reason}"] += 1
+            else:
+                run.events.append(event)
+        for emitted in result.get("objects") or []:
+            kept, reason = _source_object(plan.id, emitted, self._clock())
+            if kept is None:
+                run.rejected[f"Segment.set: {reason}"] += 1
+            else:
+                run.objects.append(kept)
+        if run.rejected and not run.events and not run.objects:
+            reasons = "; ".join(sorted(run.rejected))
+            run.end(
+                "failed", ErrorCategory.MESSAGE_REJECTED, f"nothing emitted was valid: {reasons}"
+            )
+        else:
+            run.end("delivered", None, None)
+
+    # -- settling --------------------------------------------------------------------------
+
+    def _settle(self, runs: list[RequestRun]) -> None:
+        now = self._clock()
+        done: list[Job] = []
+        retries: list[Retry] = []
+        routed: list[NewJob] = []
+        objects: list[SourceObject] = []
+        records: list[DeliveryRecord] = []
+        for run in runs:
+            job = run.job
+            status = run.status
+            if status == "retrying":
+                not_before = self._policy.next_attempt_at(job.attempts, now)
+                if not_before is None:
+                    status = "expired"
+                    done.append(job)
+                else:
+                    retries.append(Retry(job, not_before, run.error or ""))
+            else:
+                done.append(job)
+            if status == "delivered":
+                objects.extend(run.objects)
+                if run.events:
+                    routed.append(
+                        NewJob(
+                            queue=QUEUE_ROUTE,
+                            workspace_id=job.workspace_id,
+                            target_id=job.target_id,
+                            payload=orjson.dumps(run.events),
+                            first_enqueued_at=now,
+                            not_before=now,
+                        )
+                    )
+            records.append(
+                DeliveryRecord(
+                    workspace_id=job.workspace_id,
+                    destination_id=job.target_id,
+                    message_id=run.request_id,
+                    at=now,
+                    status=status,
+                    category=run.category.value if run.category else "",
+                    error=run.error,
+                    attempts=job.attempts + 1,
+                    payload=job.payload,
+                    logs=orjson.dumps(run.logs).decode(),
+                    requests=orjson.dumps(run.requests).decode(),
+                    latency_ms=(now - job.first_enqueued_at) * 1000,
+                )
+            )
+        with self._engine.connect() as conn:
+            begin_immediate(conn)
+            self._queue.ack(conn, done)
+            self._queue.retry(conn, retries)
+            self._queue.enqueue(conn, routed)
+            self._objects.upsert(conn, objects)
+            for run in runs:
+                accepted = len(run.events) if run.status == "delivered" else 0
+                if accepted or run.rejected:
+                    self._intake.write(
+                        conn, run.job.target_id, int(now // 60), accepted, run.rejected
+                    )
+            self._log.write(conn, records)
+            conn.commit()
+        if routed:
+            self._on_emitted()
+
+
+def _end_failure(run: RequestRun, error: dict[str, Any]) -> None:
+    try:
+        category = ErrorCategory(str(error.get("category")))
+    except ValueError:
+        category = ErrorCategory.BAD_REQUEST
+    message = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+    if category is ErrorCategory.FILTERED:
+        run.end("filtered", category, message)
+    elif category.retryable:
+        run.end("retrying", category, message)
+    else:
+        run.end("failed", category, message)
+
+
+def _source_object(source_id: str, emitted: Any, now: float) -> tuple[SourceObject | None, str]:
+    """The object to keep from one `Segment.set`, or why it cannot be kept."""
+    if not isinstance(emitted, dict):
+        return None, "an object must be a JSON object"
+    collection, object_id = emitted.get("collection"), emitted.get("id")
+    if not isinstance(collection, str) or not 0 < len(collection) <= COLLECTION_MAX_LENGTH:
+        return None, f"'collection' must be a string of 1 to {COLLECTION_MAX_LENGTH} characters"
+    if isinstance(object_id, int) and not isinstance(object_id, bool):
+        object_id = str(object_id)
+    if not isinstance(object_id, str) or not 0 < len(object_id) <= OBJECT_ID_MAX_LENGTH:
+        return None, f"'id' must be a string of 1 to {OBJECT_ID_MAX_LENGTH} characters"
+    properties = orjson.dumps(emitted.get("properties") or {})
+    if len(properties) > MAX_OBJECT_BYTES:
+        return None, (
+            f"the properties are {len(properties)} bytes, over the {MAX_OBJECT_BYTES}-byte limit"
+        )
+    return SourceObject(source_id, collection, object_id, properties.decode(), now), ""

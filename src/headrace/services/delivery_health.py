@@ -1,0 +1,142 @@
+"""Which destinations and source functions of a workspace are failing consistently, and
+with what error."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from headrace.security import Principal
+from headrace.services.authorization import require_member
+from headrace.store.deliveries import delivery_counts, delivery_records
+from headrace.store.destinations import Destination
+from headrace.store.sources import Source
+
+HEALTH_ATTEMPTS = 20
+"""N: a target is failing when more than half of its last N attempts failed."""
+
+HEALTH_SILENCE_MINUTES = 15
+"""M: a target is failing when nothing was delivered for M minutes while events arrived."""
+
+HEALTH_LOOKBACK_MINUTES = 60
+"""How far back the last N attempts are looked for."""
+
+ATTEMPT_STATUSES = ("delivered", "retrying", "failed", "expired")
+"""Outcomes that were attempts at delivery (a filtered event was not attempted)."""
+
+
+@dataclass(frozen=True)
+class FailingTarget:
+    kind: str
+    """"destination" or "source"."""
+    id: str
+    name: str
+    function_id: str | None
+    reason: str
+    attempts: int
+    failures: int
+    dominant_category: str
+    dominant_error: str | None
+    """The most recent error message of the dominant category."""
+
+
+class DeliveryHealthService:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def failing(self, principal: Principal, now: float | None = None) -> list[FailingTarget]:
+        """The workspace's destinations and function sources failing consistently: more
+        than half of the last HEALTH_ATTEMPTS attempts failed, or nothing delivered for
+        HEALTH_SILENCE_MINUTES while events arrived."""
+        require_member(principal)
+        now = time.time() if now is None else now
+        current = math.floor(now / 60)
+        with self._sessions() as session:
+            targets: list[tuple[str, str, str, str | None]] = [
+                ("destination", d.id, d.name, d.function_id)
+                for d in session.scalars(
+                    select(Destination).where(Destination.workspace_id == principal.workspace_id)
+                )
+            ]
+            targets += [
+                ("source", s.id, s.name, s.function_id)
+                for s in session.scalars(
+                    select(Source).where(
+                        Source.workspace_id == principal.workspace_id,
+                        Source.function_id.is_not(None),
+                    )
+                )
+            ]
+            failing = []
+            for kind, target_id, name, function_id in targets:
+                found = _judge(session, target_id, current)
+                if found is not None:
+                    reason, attempts, failures, category, error = found
+                    failing.append(
+                        FailingTarget(
+                            kind, target_id, name, function_id, reason, attempts, failures,
+                            category, error,
+                        )
+                    )  # fmt: skip
+        return failing
+
+
+def _judge(
+    session: Session, target_id: str, current_minute: int
+) -> tuple[str, int, int, str, str | None] | None:
+    rows = session.execute(
+        select(
+            delivery_counts.c.minute,
+            delivery_counts.c.status,
+            delivery_counts.c.category,
+            delivery_counts.c.count,
+        )
+        .where(
+            delivery_counts.c.destination_id == target_id,
+            delivery_counts.c.minute > current_minute - HEALTH_LOOKBACK_MINUTES,
+            delivery_counts.c.status.in_(ATTEMPT_STATUSES),
+        )
+        .order_by(delivery_counts.c.minute.desc())
+    ).all()
+    if not rows:
+        return None
+    attempts = failures = 0
+    categories: Counter[str] = Counter()
+    recent_attempts = recent_delivered = 0
+    for minute, status, category, count in rows:
+        if minute > current_minute - HEALTH_SILENCE_MINUTES:
+            recent_attempts += count
+            if status == "delivered":
+                recent_delivered += count
+        if attempts < HEALTH_ATTEMPTS:
+            attempts += count
+            if status != "delivered":
+                failures += count
+                categories[category or "unknown"] += count
+    if failures * 2 > attempts:
+        reason = f"{failures} of the last {attempts} attempts failed"
+    elif recent_attempts and not recent_delivered:
+        reason = f"nothing delivered in the last {HEALTH_SILENCE_MINUTES} minutes"
+        for _minute, status, category, count in rows:
+            if status != "delivered":
+                categories[category or "unknown"] += count
+    else:
+        return None
+    category = categories.most_common(1)[0][0] if categories else "unknown"
+    error = session.execute(
+        select(func.max(delivery_records.c.id)).where(
+            delivery_records.c.destination_id == target_id,
+            delivery_records.c.category == category,
+        )
+    ).scalar_one_or_none()
+    message = None
+    if error is not None:
+        message = session.execute(
+            select(delivery_records.c.error).where(delivery_records.c.id == error)
+        ).scalar_one_or_none()
+    return reason, attempts, failures, category, message

@@ -1,0 +1,324 @@
+"""Event delivery of a destination as users see it: outcomes over time, the recent records
+(redacted), the debug-capture switch, and replay of what expired or failed."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from headrace.errors import ErrorCategory
+from headrace.pipeline import DestinationPlan, queue_for
+from headrace.security import Principal, Role
+from headrace.security.secrets import SecretError
+from headrace.services import audit
+from headrace.services.authorization import can_view_function, require_member
+from headrace.services.destinations import find_destination
+from headrace.services.errors import Forbidden, InvalidInput
+from headrace.services.function_settings import open_values
+from headrace.services.instances import require_change
+from headrace.services.pinning import PinnedInstance, SecretBoxSource, settings_place
+from headrace.services.pinning import stored_settings as stored_settings_of
+from headrace.services.redaction import redact, secret_strings
+from headrace.store.deliveries import REPLAYABLE_STATUSES, mark_replayed, replayable_records
+from headrace.store.delivery_queries import StoredOutcome, outcome_totals, recent_outcomes
+from headrace.store.delivery_stats import latency_percentiles, outcome_series
+from headrace.store.destinations import Destination, InsertFunctionInstanceRepository
+from headrace.store.queue import NewJob, WorkQueue
+
+DELIVERY_DEFAULT_PERIOD = timedelta(hours=24)
+"""The period the delivery endpoints cover when `from` is not given."""
+
+DELIVERY_STATUSES = ("delivered", "retrying", "filtered", "expired", "failed")
+
+DEBUG_MAX_MINUTES = 60
+"""The longest debug capture one request may switch on."""
+
+REPLAY_MAX_EVENTS = 100_000
+"""Events one replay request re-enqueues at most (ask again for the rest)."""
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    since: datetime
+    until: datetime
+    totals: dict[str, int]
+    """Status -> count."""
+    failed_by_category: dict[str, int]
+    series: list[dict[str, Any]]
+    """Per minute that had outcomes: {"minute": datetime, <status>: count, ...}."""
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class DeliveryEvent:
+    message_id: str
+    at: datetime
+    status: str
+    category: str
+    error: str | None
+    attempts: int
+    logs: list[str]
+    requests: list[dict[str, Any]]
+    payload: Any
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: int
+    statuses: list[str]
+    categories: list[str] = field(default_factory=list)
+
+
+class DestinationDeliveryService:
+    """Parameters: `sessions` the store; `secrets` the key that opens sensitive settings
+    (to redact their values from records); `plan_of` the destination's current delivery
+    plan (which queue a replayed event goes to); `wake` nudges the pipeline."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        secrets: SecretBoxSource,
+        plan_of: Callable[[str], DestinationPlan | None],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._secrets = secrets
+        self._plan_of = plan_of
+        self._wake = wake
+        self._queue = WorkQueue()
+
+    def summary(
+        self,
+        principal: Principal,
+        destination_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> DeliverySummary:
+        """Outcomes by status, failures by category, a per-minute series and delivery
+        latency over [since, until) (default: the last 24 hours), counted by the minute."""
+        require_member(principal)
+        since, until = _period(since, until)
+        start, end = since.timestamp(), until.timestamp()
+        with self._sessions() as session:
+            destination = find_destination(session, principal, destination_id)
+            conn = session.connection()
+            totals: Counter[str] = Counter()
+            failed: Counter[str] = Counter()
+            for total in outcome_totals(conn, destination.id, start, end):
+                totals[total.status] += total.count
+                if total.status == "failed":
+                    failed[total.category or "unknown"] += total.count
+            series = outcome_series(conn, destination.id, start, end)
+            latency = latency_percentiles(conn, destination.id, start, end, (0.5, 0.95))
+        return DeliverySummary(
+            since=since,
+            until=until,
+            totals={status: totals[status] for status in DELIVERY_STATUSES},
+            failed_by_category=dict(failed),
+            series=[
+                {
+                    "minute": datetime.fromtimestamp(m.minute * 60, UTC),
+                    **{status: m.by_status[status] for status in DELIVERY_STATUSES},
+                }
+                for m in series
+            ],
+            latency_p50_ms=latency[0.5],
+            latency_p95_ms=latency[0.95],
+        )
+
+    def events(
+        self,
+        principal: Principal,
+        destination_id: str,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        limit: int = 100,
+    ) -> list[DeliveryEvent]:
+        """The destination's kept records, newest first, with secret setting values and
+        credential headers redacted. They show events as sent: this needs SOURCE_ADMIN for
+        the destination, or a functions role for its function."""
+        _check_filter(status, category)
+        with self._sessions() as session:
+            destination = find_destination(session, principal, destination_id)
+            _require_view_records(principal, destination)
+            stored = recent_outcomes(
+                session.connection(),
+                destination.id,
+                statuses=[status] if status else None,
+                categories=[category] if category else None,
+                limit=limit,
+            )
+            secrets = self._secret_values(session, destination)
+        return [_event(record, secrets) for record in stored]
+
+    def debug(self, principal: Principal, destination_id: str, minutes: int) -> datetime | None:
+        """Record plain deliveries too for the next `minutes` (0 switches it off); until when."""
+        if not 0 <= minutes <= DEBUG_MAX_MINUTES:
+            raise InvalidInput(
+                f"'minutes' must be between 0 and {DEBUG_MAX_MINUTES}.", field="minutes"
+            )
+        with self._sessions.begin() as session:
+            destination = find_destination(session, principal, destination_id)
+            require_change(principal, destination, destination.id)
+            destination.debug_until = time.time() + minutes * 60 if minutes else None
+            audit.record(
+                session,
+                principal,
+                "destination.debug_capture",
+                "destination",
+                destination.id,
+                {"minutes": minutes},
+            )
+            until = destination.debug_until
+        return None if until is None else datetime.fromtimestamp(until, UTC)
+
+    def replay(
+        self,
+        principal: Principal,
+        destination_id: str,
+        since: datetime,
+        until: datetime,
+        statuses: Sequence[str],
+        categories: Sequence[str] | None = None,
+    ) -> ReplayResult:
+        """Enqueue again the events that ended with `statuses` (expired, failed) in [since,
+        until), through the destination's current filters, insert function and version;
+        each keeps its messageId. The records are marked, so a second replay of the same
+        period does not send them twice."""
+        chosen = list(dict.fromkeys(statuses)) or ["expired"]
+        for status in chosen:
+            if status not in REPLAYABLE_STATUSES:
+                raise InvalidInput(
+                    f"'statuses' may hold {' and '.join(REPLAYABLE_STATUSES)}, not {status!r}.",
+                    field="statuses",
+                )
+        _check_filter(None, *(categories or []))
+        if since >= until:
+            raise InvalidInput("'from' must be before 'to'.", field="from")
+        with self._sessions.begin() as session:
+            destination = find_destination(session, principal, destination_id)
+            require_change(principal, destination, destination.id)
+            plan = self._plan_of(destination.id)
+            if plan is None:
+                raise InvalidInput("The destination cannot receive events.", field="id")
+            conn = session.connection()
+            records = replayable_records(
+                conn,
+                destination.id,
+                since.timestamp(),
+                until.timestamp(),
+                chosen,
+                list(categories) if categories else None,
+            )[:REPLAY_MAX_EVENTS]
+            now = time.time()
+            self._queue.enqueue(
+                conn,
+                [
+                    NewJob(
+                        queue=queue_for(plan),
+                        workspace_id=destination.workspace_id,
+                        target_id=destination.id,
+                        payload=record.payload,
+                        first_enqueued_at=now,
+                        not_before=now,
+                    )
+                    for record in records
+                ],
+            )
+            mark_replayed(conn, [record.record_id for record in records], now)
+            audit.record(
+                session,
+                principal,
+                "destination.replayed",
+                "destination",
+                destination.id,
+                {
+                    "from": since.isoformat(),
+                    "to": until.isoformat(),
+                    "statuses": chosen,
+                    "categories": list(categories or []),
+                    "events": len(records),
+                },
+            )
+        if records:
+            self._wake()
+        return ReplayResult(len(records), chosen, list(categories or []))
+
+    def _secret_values(self, session: Session, destination: Destination) -> list[str]:
+        instances: list[PinnedInstance] = [destination]
+        insert = InsertFunctionInstanceRepository(session).of_destination(destination.id)
+        if insert is not None:
+            instances.append(insert)
+        values: list[Any] = []
+        for instance in instances:
+            stored = stored_settings_of(instance)
+            if not stored.sealed_values():
+                continue
+            try:
+                opened = open_values(self._secrets(), settings_place(instance), stored)
+            except SecretError:
+                continue  # a value that cannot be opened cannot leak either
+            values.extend(opened[name] for name in stored.sealed_values())
+        return secret_strings(values)
+
+
+def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    until = until or datetime.now(UTC)
+    since = since or until - DELIVERY_DEFAULT_PERIOD
+    if since >= until:
+        raise InvalidInput("'from' must be before 'to'.", field="from")
+    return since, until
+
+
+def _check_filter(status: str | None, *categories: str | None) -> None:
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise InvalidInput(
+            f"'status' must be one of {', '.join(DELIVERY_STATUSES)}.", field="status"
+        )
+    known = {c.value for c in ErrorCategory}
+    for category in categories:
+        if category is not None and category not in known:
+            raise InvalidInput(
+                f"'category' must be one of {', '.join(sorted(known))}.", field="category"
+            )
+
+
+def _require_view_records(principal: Principal, destination: Destination) -> None:
+    if principal.has_role(Role.SOURCE_ADMIN, destination.id):
+        return
+    if destination.function_id is not None and can_view_function(
+        principal, destination.function_id
+    ):
+        return
+    raise Forbidden(
+        f"Delivery records show events as sent: this needs the {Role.SOURCE_ADMIN.value} role "
+        f"for {destination.id} (or a functions role for its function), which this token's "
+        "member lacks."
+    )
+
+
+def _event(record: StoredOutcome, secrets: list[str]) -> DeliveryEvent:
+    try:
+        payload = orjson.loads(record.payload)
+    except orjson.JSONDecodeError:
+        payload = None
+    return DeliveryEvent(
+        message_id=record.message_id,
+        at=datetime.fromtimestamp(record.at, UTC),
+        status=record.status,
+        category=record.category,
+        error=redact(record.error, secrets),
+        attempts=record.attempts,
+        logs=redact(record.logs, secrets),
+        requests=redact(record.requests, secrets, credential_keys=True),
+        payload=redact(payload, secrets),
+    )

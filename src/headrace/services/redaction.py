@@ -1,0 +1,57 @@
+"""What delivery records show users: secret setting values and credential-like headers
+replaced, wherever they ended up (the event, logs, request traces, error messages)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+SECRET_NAME = re.compile(r"authorization|cookie|token|secret|password|api[_-]?key", re.I)
+"""Header and field names whose values are credentials."""
+
+MIN_SECRET_LENGTH = 4
+"""Shorter setting values are not searched for: they would redact ordinary words."""
+
+
+def secret_strings(values: Iterable[Any]) -> list[str]:
+    """The strings inside sensitive setting values (maps and lists are searched), longest
+    first so that a secret containing another is replaced whole."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            if len(value) >= MIN_SECRET_LENGTH:
+                found.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for value in values:
+        collect(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(value: Any, secrets: list[str], *, credential_keys: bool = False) -> Any:
+    """`value` (decoded JSON) with every secret string replaced; with `credential_keys`
+    (for request traces and headers) the strings under credential-like keys too."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if credential_keys and isinstance(item, str) and SECRET_NAME.search(str(key))
+            else redact(item, secrets, credential_keys=credential_keys)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item, secrets, credential_keys=credential_keys) for item in value]
+    return value
