@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-dev bench
+.PHONY: serve test install install-dev bench browser ui-vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,20 @@ install-dev: $(BIN)/python
 serve: install
 	$(BIN)/headrace serve
 
-test: install-dev
+# The browser tests (tests/web) drive Debian's Chromium through Playwright; install it when
+# it is missing. Without apt-get (not Debian), they are skipped, and fail under CI.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	    $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; \
+	  else \
+	    echo "No chromium and no apt-get: the browser tests will be skipped."; \
+	  fi; }
+
+test: install-dev browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
@@ -27,3 +40,12 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/runtime.py
+
+# Rebuild the pre-bundled CodeMirror and Preact under src/headrace/web/static/vendor/ from
+# web/package-lock.json (needs Node.js and npm; only when changing web/package.json).
+ui-vendor:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+# Rewrite the README's screenshots under docs/screenshots/ from the browser tests.
+screenshots: install-dev browser
+	HEADRACE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web -q

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from headrace.services import Services
+from tests.api.support import owner_of
 from tests.helpers import ServerProcess, run_headrace
 
 
@@ -83,3 +84,20 @@ def test_readyz_is_ready_on_a_running_server(shared_server: ServerProcess) -> No
 
     assert response.status_code == 200
     assert response.json()["data"]["status"] == "ready"
+
+
+def test_names_the_member_of_the_token_and_its_roles(
+    client: TestClient, services: Services
+) -> None:
+    owner = owner_of(client, services)
+    function_id = owner.create_function()["id"]
+    reader = owner.create_member(
+        {"role": "FUNCTIONS_READ_ONLY", "resourceIds": [function_id]}, email="r@example.com"
+    )
+
+    owner_member = owner.data(owner.get("/workspace"))["member"]
+    reader_member = reader.data(reader.get("/workspace"))["member"]
+
+    assert owner_member["roles"] == [{"role": "WORKSPACE_OWNER", "resourceIds": []}]
+    assert reader_member["roles"] == [{"role": "FUNCTIONS_READ_ONLY", "resourceIds": [function_id]}]
+    assert reader_member["id"] == reader.member_id != owner_member["id"]

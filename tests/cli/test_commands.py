@@ -18,6 +18,7 @@ SUBCOMMANDS = [
     ["version"],
     ["run"],
     ["worker"],
+    ["deliveries"],
 ]
 
 

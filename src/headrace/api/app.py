@@ -24,6 +24,7 @@ from headrace.api.routes import (
 )
 from headrace.config import Settings
 from headrace.services import Services
+from headrace.web import mount_ui
 
 API_PREFIX = "/api/v1"
 
@@ -57,4 +58,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # filters before destinations: `/destinations/filters/preview` is not a destination id.
     for management in (functions, sources, deliveries, filters, destinations, members, activity):
         app.include_router(management.router, prefix=API_PREFIX)
+    mount_ui(app)
     return app

@@ -19,10 +19,23 @@ class Envelope(BaseModel, Generic[T]):
     data: T
 
 
+class RoleOut(ApiModel):
+    role: str
+    resource_ids: list[str]
+
+
+class MemberOut(ApiModel):
+    id: str
+    name: str
+    roles: list[RoleOut]
+
+
 class WorkspaceOut(ApiModel):
     id: str
     name: str
     created_at: datetime
+    member: MemberOut | None = None
+    """Who the token acts as (only on `GET /workspace`)."""
 
 
 class HealthOut(ApiModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 import headrace
+from headrace.cli.deliveries import deliveries
 from headrace.cli.doctor import doctor
 from headrace.cli.run import run
 from headrace.cli.serve import serve
@@ -28,6 +29,7 @@ cli.add_command(workspace)
 cli.add_command(doctor)
 cli.add_command(run)
 cli.add_command(worker)
+cli.add_command(deliveries)
 
 
 def main() -> None:

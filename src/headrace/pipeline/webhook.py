@@ -115,9 +115,13 @@ class WebhookSender:
         """2xx delivers; 5xx, 408, 429 and connection errors are retried; any other status is
         a bad_request; an address the egress policy refuses is invalid_settings."""
         started = time.perf_counter()
-        trace: dict[str, Any] = {"method": "POST", "url": url, "status": None}
+        trace: dict[str, Any] = {"method": "POST", "url": _display_url(url), "status": None}
         try:
             status = self._send(url, headers, body)
+        except ssl.SSLError as exc:
+            # Before ValueError, which certificate errors also are: TLS trouble (an expired
+            # or renewed certificate) can pass, so it is retried like a connection error.
+            return _failed(ErrorCategory.RETRY, f"the webhook's TLS failed: {exc}", trace, started)
         except (EgressRefused, ValueError) as exc:
             return _failed(ErrorCategory.INVALID_SETTINGS, str(exc), trace, started)
         except TimeoutError as exc:
@@ -146,7 +150,8 @@ class WebhookSender:
         address = self._pinned_address(target)
         send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
         send_headers["Host"] = target.netloc
-        send_headers.setdefault("Content-Type", "application/json")
+        if not any(k.lower() == "content-type" for k in send_headers):
+            send_headers["Content-Type"] = "application/json"
         conn, reused = self._connection(target, address)
         try:
             conn.request("POST", target.path, body=body, headers=send_headers)
@@ -250,6 +255,14 @@ def _parse(url: str) -> _Target:
     default_port = 443 if parts.scheme == "https" else 80
     netloc = parts.netloc.rpartition("@")[2]  # never send userinfo in the Host header
     return _Target(parts.scheme, parts.hostname, port or default_port, path, netloc)
+
+
+def _display_url(url: str) -> str:
+    """The URL without credentials, as traces show it."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -113,11 +113,14 @@ def _judge(
             recent_attempts += count
             if status == "delivered":
                 recent_delivered += count
-        if attempts < HEALTH_ATTEMPTS:
-            attempts += count
+        counted = min(count, HEALTH_ATTEMPTS - attempts)
+        if counted > 0:
+            # Rows are per minute, newest first: only the newest N attempts count (within
+            # the minute where N is reached, rows are taken in the order they come).
+            attempts += counted
             if status != "delivered":
-                failures += count
-                categories[category or "unknown"] += count
+                failures += counted
+                categories[category or "unknown"] += counted
     if failures * 2 > attempts:
         reason = f"{failures} of the last {attempts} attempts failed"
     elif recent_attempts and not recent_delivered:

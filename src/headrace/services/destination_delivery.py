@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from headrace.services.destinations import find_destination
 from headrace.services.errors import Forbidden, InvalidInput
 from headrace.services.function_settings import open_values
 from headrace.services.instances import require_change
+from headrace.services.periods import delivery_period, require_zones
 from headrace.services.pinning import PinnedInstance, SecretBoxSource, settings_place
 from headrace.services.pinning import stored_settings as stored_settings_of
 from headrace.services.redaction import redact, secret_strings
@@ -31,9 +32,6 @@ from headrace.store.delivery_queries import StoredOutcome, outcome_totals, recen
 from headrace.store.delivery_stats import latency_percentiles, outcome_series
 from headrace.store.destinations import Destination, InsertFunctionInstanceRepository
 from headrace.store.queue import NewJob, WorkQueue
-
-DELIVERY_DEFAULT_PERIOD = timedelta(hours=24)
-"""The period the delivery endpoints cover when `from` is not given."""
 
 DELIVERY_STATUSES = ("delivered", "retrying", "filtered", "expired", "failed")
 
@@ -105,7 +103,7 @@ class DestinationDeliveryService:
         """Outcomes by status, failures by category, a per-minute series and delivery
         latency over [since, until) (default: the last 24 hours), counted by the minute."""
         require_member(principal)
-        since, until = _period(since, until)
+        since, until = delivery_period(since, until)
         start, end = since.timestamp(), until.timestamp()
         with self._sessions() as session:
             destination = find_destination(session, principal, destination_id)
@@ -202,6 +200,7 @@ class DestinationDeliveryService:
                     field="statuses",
                 )
         _check_filter(None, *(categories or []))
+        require_zones(since, until)
         if since >= until:
             raise InvalidInput("'from' must be before 'to'.", field="from")
         with self._sessions.begin() as session:
@@ -269,14 +268,6 @@ class DestinationDeliveryService:
                 continue  # a value that cannot be opened cannot leak either
             values.extend(opened[name] for name in stored.sealed_values())
         return secret_strings(values)
-
-
-def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    until = until or datetime.now(UTC)
-    since = since or until - DELIVERY_DEFAULT_PERIOD
-    if since >= until:
-        raise InvalidInput("'from' must be before 'to'.", field="from")
-    return since, until
 
 
 def _check_filter(status: str | None, *categories: str | None) -> None:

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +30,7 @@ from headrace.services.instances import (
     set_initial_settings,
     shown_settings,
 )
+from headrace.services.periods import delivery_period
 from headrace.services.pinning import (
     ResourceType,
     SecretBoxSource,
@@ -57,8 +58,6 @@ from headrace.store.sources import Source, SourceRepository
 WRITE_KEY_BYTES = 24
 """192 random bits, 32 url-safe characters: unguessable, and short enough to paste."""
 
-DELIVERY_DEFAULT_PERIOD = timedelta(hours=24)
-"""The period delivery totals cover when no `from` is given."""
 
 DELIVERY_STATUSES = ("delivered", "filtered", "retrying", "expired", "failed")
 
@@ -293,10 +292,7 @@ class SourceService:
         """Outcomes of the source's requests by status and category, and its events accepted
         and rejected, over [since, until) counted by the minute (default: the last 24 h)."""
         require_member(principal)
-        until = until or datetime.now(UTC)
-        since = since or until - DELIVERY_DEFAULT_PERIOD
-        if since >= until:
-            raise InvalidInput("'from' must be before 'to'.", field="from")
+        since, until = delivery_period(since, until)
         with self._sessions() as session:
             source = find_source(session, principal, source_id)
             conn = session.connection()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +39,16 @@ class WorkspaceView:
 
 
 @dataclass(frozen=True)
+class MemberView:
+    """Who a token acts as: the member and its roles (what the UI may offer it)."""
+
+    id: str
+    name: str
+    roles: list[dict[str, Any]]
+    """`{"role": ..., "resourceIds": [...]}`; no resource ids means workspace-wide."""
+
+
+@dataclass(frozen=True)
 class CreatedWorkspace:
     workspace: WorkspaceView
     owner_member_id: str
@@ -60,6 +71,20 @@ class WorkspaceService:
         if workspace is None:
             raise NotFound("The workspace of this token no longer exists.")
         return WorkspaceView.of(workspace)
+
+    def member(self, principal: Principal) -> MemberView:
+        """The member the caller's token belongs to, with its roles."""
+        with self._sessions() as session:
+            member = MemberRepository(session).get(principal.member_id, principal.workspace_id)
+            name = member.name if member is not None else ""
+        return MemberView(
+            id=principal.member_id,
+            name=name,
+            roles=[
+                {"role": grant.role.value, "resourceIds": sorted(grant.resource_ids)}
+                for grant in principal.grants
+            ],
+        )
 
     def find_by_name(self, name: str) -> WorkspaceView | None:
         with self._sessions() as session:
