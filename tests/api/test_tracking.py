@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from headrace.config import Settings
 from headrace.services import Services, open_store, prepare_data_dir
+from headrace.services.ingest import WRITE_KEY_TTL_S
 from headrace.store.intake import IntakeLog
 from headrace.store.queue import jobs
 from tests.api.support import Caller
@@ -192,5 +194,17 @@ def test_a_disabled_source_does_not_accept_events(
 ) -> None:
     [source] = owner.data(owner.get("/sources"))
     owner.data(owner.patch(f"/sources/{source['id']}", {"enabled": False}))
+
+    assert client.post("/v1/track", json=TRACK, headers=basic(write_key)).status_code == 401
+
+
+def test_a_source_disabled_while_in_use_stops_accepting_within_the_write_key_ttl(
+    client: TestClient, owner: Caller, write_key: str
+) -> None:
+    assert client.post("/v1/track", json=TRACK, headers=basic(write_key)).status_code == 200
+    [source] = owner.data(owner.get("/sources"))
+    owner.data(owner.patch(f"/sources/{source['id']}", {"enabled": False}))
+
+    time.sleep(WRITE_KEY_TTL_S + 0.1)
 
     assert client.post("/v1/track", json=TRACK, headers=basic(write_key)).status_code == 401

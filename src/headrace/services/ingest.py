@@ -23,6 +23,12 @@ from headrace.store.queue import NewJob, WorkQueue
 
 BATCH_PATHS = ("batch", "import")
 
+WRITE_KEY_TTL_S = 1.0
+"""How long a write key's source is remembered (a disabled source or a rotated key stops
+being accepted within this)."""
+
+WRITE_KEYS_REMEMBERED = 10_000
+
 
 class TrackingSource(Protocol):
     @property
@@ -102,6 +108,7 @@ class IngestService:
         self._engine = engine
         self._find_source = find_source
         self._on_accepted = on_accepted
+        self._known: dict[str, tuple[float, TrackingSource]] = {}
         self._queue = WorkQueue()
         self._intake = IntakeLog()
 
@@ -143,9 +150,21 @@ class IngestService:
                 "missing_write_key",
                 "Send the source's write key as the Basic auth user or as 'writeKey'.",
             )
-        source = self._find_source(write_key)
+        source = self._source(write_key)
         if source is None:
             raise IngestError(401, "invalid_write_key", "No enabled source has this write key.")
+        return source
+
+    def _source(self, write_key: str) -> TrackingSource | None:
+        now = time.monotonic()
+        known = self._known.get(write_key)
+        if known is not None and known[0] > now:
+            return known[1]
+        source = self._find_source(write_key)
+        if source is not None:
+            if len(self._known) >= WRITE_KEYS_REMEMBERED:
+                self._known.clear()
+            self._known[write_key] = (now + WRITE_KEY_TTL_S, source)
         return source
 
     def _items(self, path_type: str, body: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
