@@ -4,7 +4,6 @@ became of the requests a FUNCTION source received."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from headrace.services.pinning import (
     function_of_type,
     latest_version,
 )
+from headrace.services.redaction import REDACTED, SECRET_NAME
 from headrace.services.webhooks import (
     WEBHOOK_PATH,
     WebhookSourceRef,
@@ -60,10 +60,6 @@ WRITE_KEY_BYTES = 24
 
 
 DELIVERY_STATUSES = ("delivered", "filtered", "retrying", "expired", "failed")
-
-REDACTED = "[redacted]"
-# Request headers shown as REDACTED in delivery records: credentials, not what was sent.
-_SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|api[_-]?key", re.I)
 
 
 class SourceKind(StrEnum):
@@ -407,8 +403,7 @@ def redacted_request(payload: bytes) -> Any:
     headers = request.get("headers")
     if isinstance(headers, dict):
         request["headers"] = {
-            name: REDACTED if _SECRET_HEADER.search(name) else value
-            for name, value in headers.items()
+            name: REDACTED if SECRET_NAME.search(name) else value for name, value in headers.items()
         }
     url = request.get("url")
     if isinstance(url, str) and WEBHOOK_PATH in url:
