@@ -51,3 +51,19 @@ def test_exceptions_stay_on_one_line(stream: io.StringIO) -> None:
 
     [entry] = lines(stream)
     assert "ValueError: boom" in str(entry["exception"])
+
+
+def test_a_webhook_token_in_an_access_line_is_redacted(stream: io.StringIO) -> None:
+    access = logging.getLogger("uvicorn.access")
+    access.info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "POST",
+        "/v1/webhooks/tok_s3cret?a=1",
+        "1.1",
+        200,
+    )
+
+    [entry] = lines(stream)
+    assert "tok_s3cret" not in stream.getvalue()
+    assert entry["path"] == f"/v1/webhooks/{REDACTED}?a=1"

@@ -45,6 +45,15 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+_CREDENTIAL_PATH = re.compile(r"(/v1/webhooks/)[^/?#]+")
+"""A function source's webhook URL carries its secret token in the path."""
+
+
+def loggable_path(path: str) -> str:
+    """A request path as logs may show it: a webhook token replaced by REDACTED."""
+    return _CREDENTIAL_PATH.sub(rf"\g<1>{REDACTED}", path)
+
+
 def _access_fields(args: tuple[object, ...]) -> dict[str, object]:
     """uvicorn's access line, `client - "METHOD path HTTP/v" status`, as fields."""
     if len(args) != 5:
@@ -54,7 +63,7 @@ def _access_fields(args: tuple[object, ...]) -> dict[str, object]:
         "event": "request",
         "client": client,
         "method": method,
-        "path": path,
+        "path": loggable_path(str(path)),
         "http_version": http_version,
         "status": status,
     }

@@ -216,3 +216,37 @@ def test_any_member_may_see_the_health_of_the_workspace(owner: Caller, services:
     reader = owner.create_member({"role": "FUNCTIONS_READ_ONLY"}, email="reader@example.com")
 
     assert [f["id"] for f in health(reader)["failing"]] == [hook["id"]]
+
+
+def test_the_dominant_error_is_shown_only_to_members_who_may_read_the_records(
+    owner: Caller, services: Services
+) -> None:
+    hook = create_webhook(owner)
+    write(services, owner, hook, minutes_ago(2), [("failed", "bad_request", HTTP_400)] * 5)
+    reader = owner.create_member({"role": "FUNCTIONS_READ_ONLY"}, email="reader@example.com")
+
+    [seen_by_reader] = health(reader)["failing"]
+    [seen_by_owner] = health(owner)["failing"]
+
+    assert seen_by_reader["dominantError"] is None
+    assert seen_by_owner["dominantError"] == HTTP_400
+
+
+def test_a_sensitive_setting_quoted_in_the_dominant_error_is_redacted(
+    owner: Caller, services: Services
+) -> None:
+    body = {
+        "name": "Secret API",
+        "kind": "WEBHOOK",
+        "settings": {
+            "url": "https://hooks.example.com/in",
+            "headers": {"Authorization": "Bearer tok-s3cr3t-value"},
+        },
+    }
+    hook = owner.data(owner.post("/destinations", body), 201)
+    error = "the webhook refused Bearer tok-s3cr3t-value"
+    write(services, owner, hook, minutes_ago(2), [("failed", "bad_request", error)] * 5)
+
+    [failing] = health(owner)["failing"]
+
+    assert failing["dominantError"] == "the webhook refused [redacted]"

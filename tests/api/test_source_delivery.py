@@ -285,3 +285,46 @@ def test_deleting_a_source_deletes_its_objects(
 
     with services.engine.connect() as conn:
         assert SourceObjectStore().recent(conn, settled["id"]) == []
+
+
+LEAKY = """\
+def on_request(request, settings):
+    console.log("checking with", settings["signingSecret"])
+    raise ValidationError("signature is not " + settings["signingSecret"])
+"""
+
+
+def test_a_sensitive_setting_the_function_quoted_is_redacted_in_records(
+    client: TestClient, owner: Caller
+) -> None:
+    function = owner.create_function(
+        displayName="Leaky",
+        resourceType="SOURCE",
+        code=LEAKY,
+        settings=[{"name": "signingSecret", "type": "STRING", "sensitive": True}],
+    )
+    body = {
+        "name": "Leaky shop",
+        "kind": "FUNCTION",
+        "functionId": function["id"],
+        "settings": {"signingSecret": "whsec_0123456789"},
+    }
+    source = owner.data(owner.post("/sources", body), 201)
+    send(client, source, {"order": "o-9"})
+
+    [record] = wait_for(lambda: events(owner, source)["records"])
+
+    assert "whsec_0123456789" not in str(record)
+    assert record["error"] == "ValidationError: signature is not [redacted]"
+    assert record["logs"] == ["checking with [redacted]"]
+
+
+def test_the_webhook_url_is_shown_only_to_members_who_may_change_the_source(
+    owner: Caller,
+) -> None:
+    source = create_source(owner)
+    reader = owner.create_member({"role": "FUNCTIONS_READ_ONLY"}, email="reader@example.com")
+
+    assert owner.data(owner.get(f"/sources/{source['id']}"))["webhookUrl"] == source["webhookUrl"]
+    assert reader.data(reader.get(f"/sources/{source['id']}"))["webhookUrl"] is None
+    assert [s["webhookUrl"] for s in reader.data(reader.get("/sources"))] == [None]

@@ -63,6 +63,60 @@ def test_a_track_call_with_basic_auth_is_accepted_and_queued(
     assert {"messageId", "receivedAt", "timestamp"} <= event.keys()
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("page", {"anonymousId": "a1", "name": "Home", "properties": {"path": "/"}}),
+        ("screen", {"userId": "u1", "name": "Settings"}),
+        ("group", {"userId": "u1", "groupId": "g1", "traits": {"name": "Acme"}}),
+        ("alias", {"userId": "u2", "previousId": "u1"}),
+    ],
+)
+def test_each_event_type_has_an_endpoint_that_queues_the_event_as_that_type(
+    client: TestClient, services: Services, write_key: str, path: str, body: dict[str, Any]
+) -> None:
+    response = client.post(f"/v1/{path}", json=body, headers=basic(write_key))
+
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    [event] = queued_events(services)
+    assert event["type"] == path
+    assert body.items() <= event.items()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "reason"),
+    [
+        ("group", {"userId": "u1", "traits": {"name": "Acme"}}, "group events need 'groupId'"),
+        ("alias", {"userId": "u2"}, "alias events need 'previousId'"),
+    ],
+)
+def test_an_event_without_the_field_its_type_needs_is_rejected_with_the_reason(
+    client: TestClient,
+    services: Services,
+    write_key: str,
+    path: str,
+    body: dict[str, Any],
+    reason: str,
+) -> None:
+    response = client.post(f"/v1/{path}", json=body, headers=basic(write_key))
+
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "rejected": [{"index": 0, "reason": reason}]}
+    assert queued_events(services) == []
+
+
+def test_a_batch_of_exactly_2500_events_is_accepted(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    batch = [{"type": "page", "anonymousId": f"a{i}"} for i in range(2500)]
+
+    response = client.post("/v1/batch", json={"batch": batch}, headers=basic(write_key))
+
+    assert response.json() == {"success": True}
+    assert len(queued_events(services)) == 2500
+
+
 def test_the_write_key_may_come_in_the_body(
     client: TestClient, services: Services, write_key: str
 ) -> None:

@@ -279,18 +279,25 @@ def test_an_event_on_batch_answers_with_400_fails_as_bad_request_with_its_messag
     assert waiting_jobs(engine) == []
 
 
-def test_an_on_batch_answer_of_429_is_retried(
-    engine: Engine, catalog: StaticCatalog, receiver: tuple[Receiver, str], clock: Clock, run: Any
+@pytest.mark.parametrize("status", [408, 429])
+def test_an_on_batch_answer_of_408_or_429_is_retried(
+    engine: Engine,
+    catalog: StaticCatalog,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+    run: Any,
+    status: int,
 ) -> None:
     _state, url = receiver
-    catalog.add(SOURCE, reporter(url, m00={"status": 429}))
+    catalog.add(SOURCE, reporter(url, m00={"status": status}))
 
     ingest(engine, clock, *twenty_orders())
     run()
 
     assert statuses(engine) == {("delivered", ""): 19, ("retrying", "retry"): 1}
     [retrying] = records(engine, "retrying")
-    assert retrying.error == "on_batch returned status 429"
+    assert retrying.error == f"on_batch returned status {status}"
+    assert waiting_jobs(engine) == [(QUEUE_BATCH, "m00", 1)]
 
 
 # --- on_batch raising ---------------------------------------------------------------------
@@ -309,6 +316,28 @@ def test_retry_error_from_on_batch_retries_every_event_of_the_batch(
 
     assert statuses(engine) == {("retrying", "retry"): 3}
     assert {r.error for r in records(engine, "retrying")} == {"RetryError: the API is busy"}
+    assert [attempts for _, _, attempts in waiting_jobs(engine)] == [1, 1, 1]
+
+
+def test_an_on_batch_running_past_its_timeout_retries_every_event_of_the_batch(
+    engine: Engine, catalog: StaticCatalog, clock: Clock, run: Any
+) -> None:
+    code = "import asyncio\n\nasync def on_batch(events, settings):\n    await asyncio.sleep(10)\n"
+    plan = function_destination(code, frozenset({"on_batch"}))
+    function = plan.function
+    assert function is not None
+    slow = dataclasses.replace(function, spec=dataclasses.replace(function.spec, timeout_s=0.3))
+    catalog.add(SOURCE, dataclasses.replace(plan, function=slow))
+
+    ingest(engine, clock, track("m1"), track("m2"), identify("m3"))
+    run()
+    clock.now += MAX_WAIT_S
+    run()
+
+    assert statuses(engine) == {("retrying", "timeout"): 3}
+    assert {r.error for r in records(engine, "retrying")} == {
+        "Timeout: the function did not finish within 0.3 s"
+    }
     assert [attempts for _, _, attempts in waiting_jobs(engine)] == [1, 1, 1]
 
 
@@ -358,6 +387,50 @@ def test_an_insert_on_batch_replaces_events_by_message_id_and_omitted_ones_are_f
     assert statuses(engine) == {("delivered", ""): 2, ("filtered", "filtered"): 1}
     [filtered] = records(engine, "filtered")
     assert filtered.message_id == "m2"
+    assert filtered.error == "the insert function's on_batch did not return this event"
+
+
+REWRITER = """
+def on_batch(events, settings):
+    rewritten = []
+    for event in events[:-1]:
+        out = {"type": "track", "event": "Rewritten", "userId": "u1",
+               "properties": {"from": event["messageId"]}}
+        if settings["ids"] == "new":
+            out["messageId"] = "new-" + event["messageId"]
+        rewritten.append(out)
+    return rewritten
+"""
+"""An insert function whose on_batch rewrites every event but the last into a new one,
+without a messageId or with one of its own."""
+
+
+@pytest.mark.parametrize("ids", ["none", "new"])
+def test_an_insert_on_batch_whose_output_has_other_message_ids_is_matched_by_position(
+    engine: Engine,
+    catalog: StaticCatalog,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+    run: Any,
+    ids: str,
+) -> None:
+    state, url = receiver
+    insert = dataclasses.replace(
+        instance(REWRITER, FunctionKind.INSERT, ids=ids), handlers=frozenset({"on_batch"})
+    )
+    catalog.add(SOURCE, webhook(url, insert=insert, batch_max_events=3))
+
+    ingest(engine, clock, track("m1"), track("m2"), track("m3"))
+    run()
+
+    received = sorted(state.events(), key=lambda e: e["properties"]["from"])
+    assert [(e["event"], e["properties"]["from"]) for e in received] == [
+        ("Rewritten", "m1"),
+        ("Rewritten", "m2"),
+    ]
+    assert statuses(engine) == {("delivered", ""): 2, ("filtered", "filtered"): 1}
+    [filtered] = records(engine, "filtered")
+    assert filtered.message_id == "m3"
     assert filtered.error == "the insert function's on_batch did not return this event"
 
 

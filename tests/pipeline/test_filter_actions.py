@@ -80,20 +80,36 @@ def test_a_disabled_filter_is_skipped() -> None:
 # --- SAMPLE -------------------------------------------------------------------------------
 
 
+MESSAGE_IDS = [f"message-{i}" for i in range(2000)]
+"""A fixed set of messageIds: where each falls in a sample never changes."""
+
+
+def kept_ids(sampler: list[CompiledFilter], message_ids: list[str] = MESSAGE_IDS) -> set[str]:
+    """The messageIds whose event the filters keep."""
+    return {m for m in message_ids if apply_filters(sampler, track(m)) is not None}
+
+
+@pytest.mark.parametrize(
+    ("percent", "least", "most"),
+    [(0, 0, 0), (0.1, 100, 300), (0.5, 900, 1100), (1, 2000, 2000)],
+)
+def test_sample_keeps_about_percent_of_2000_message_ids(
+    percent: float, least: int, most: int
+) -> None:
+    assert least <= len(kept_ids([a_filter("all", sample(percent))])) <= most
+
+
 def test_sample_decides_the_same_way_for_the_same_message_id() -> None:
-    first, second = a_filter("all", sample(0.5)), a_filter("all", sample(0.5))
-    for i in range(200):
-        event = track(f"message-{i}")
-        assert (apply_filters([first], event) is None) == (apply_filters([second], event) is None)
+    first = kept_ids([a_filter("all", sample(0.5))])
+    second = kept_ids([a_filter("all", sample(0.5))])
+
+    assert first == second
+    assert 0 < len(first) < len(MESSAGE_IDS)
 
 
 def test_sample_of_zero_drops_every_matching_event() -> None:
     outcome = run_filters([a_filter("all", sample(0))], track())
     assert (outcome.event, outcome.action) == (None, ActionType.SAMPLE)
-
-
-def test_sample_of_one_keeps_every_matching_event() -> None:
-    assert all(apply_filters([a_filter("all", sample(1))], track(f"m{i}")) for i in range(100))
 
 
 def test_sample_leaves_events_that_do_not_match_alone() -> None:
@@ -111,17 +127,24 @@ def test_sample_keeps_about_percent_of_events(percent: float) -> None:
 
 
 def test_a_smaller_sample_is_inside_a_larger_one() -> None:
-    small, large = [a_filter("all", sample(0.1))], [a_filter("all", sample(0.2))]
-    for i in range(1000):
-        event = track(f"m{i}")
-        if apply_filters(small, event) is not None:
-            assert apply_filters(large, event) is not None
+    small = kept_ids([a_filter("all", sample(0.1))])
+    large = kept_ids([a_filter("all", sample(0.2))])
+
+    assert small
+    assert small < large
 
 
 def test_sample_on_a_path_decides_per_value_of_that_field() -> None:
     per_user = [a_filter("all", sample(0.5, path="userId"))]
-    decisions = {apply_filters(per_user, track(f"m{i}")) is None for i in range(50)}
-    assert len(decisions) == 1
+
+    def kept(user: str, message_id: str) -> bool:
+        return apply_filters(per_user, {**track(message_id), "userId": user}) is not None
+
+    users = [f"user-{u}" for u in range(40)]
+    decisions = {user: {kept(user, f"{user}-m{i}") for i in range(10)} for user in users}
+
+    assert all(len(decided) == 1 for decided in decisions.values())  # a user's events alike
+    assert set().union(*decisions.values()) == {True, False}  # some users in, some out
 
 
 # --- DROP_PROPERTIES and ALLOW_PROPERTIES -------------------------------------------------

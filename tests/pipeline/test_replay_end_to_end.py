@@ -162,6 +162,36 @@ def test_events_that_expired_while_the_receiver_was_down_arrive_once_each_when_r
     assert replay(api, hook, since, statuses=["expired"])["replayed"] == 0
 
 
+def test_a_replay_goes_through_the_filters_the_destination_has_now(
+    server: ServerProcess, api: httpx.Client, receiver: tuple[Receiver, str]
+) -> None:
+    state, hook_url = receiver
+    state.status = 503
+    source = create_source(api)
+    hook = create_destination(
+        api, name="Receiver", kind="WEBHOOK", sourceIds=[source["id"]], settings={"url": hook_url}
+    )
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    sent = orders(EVENTS, "lost")
+    send(server, source, sent)
+    wait_for(lambda: totals(api, hook)["expired"] == EVENTS, "the events to expire")
+
+    not_user_2 = {"title": "Not user 2", "if": "userId = 'user-2'", "actions": [{"type": "DROP"}]}
+    data(api.post(f"/api/v1/destinations/{hook['id']}/filters", json=not_user_2), 201)
+    time.sleep(CATALOG_TTL_S)  # the pipeline looks destinations up again after this long
+    state.status = 200
+    answer = replay(api, hook, since, statuses=["expired"])
+
+    assert answer["replayed"] == EVENTS
+    arrived_once(state, [e["messageId"] for e in sent if e["userId"] != "user-2"])
+    [filtered] = wait_for(lambda: records(api, hook, "status=filtered"), "the dropped event")
+    assert (filtered["messageId"], filtered["category"], filtered["error"]) == (
+        "lost-2",
+        "filtered",
+        "dropped by filter 'Not user 2'",
+    )
+
+
 def test_events_a_function_failed_with_bad_request_arrive_when_replayed_after_a_fix(
     server: ServerProcess, api: httpx.Client, receiver: tuple[Receiver, str]
 ) -> None:

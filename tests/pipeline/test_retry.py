@@ -32,3 +32,13 @@ def test_the_next_attempt_is_none_once_the_window_has_passed() -> None:
 
     assert policy.next_attempt_at(0, first_enqueued_at=0, now=59) is not None
     assert policy.next_attempt_at(5, first_enqueued_at=0, now=60) is None
+
+
+def test_the_last_attempt_is_scheduled_within_the_window() -> None:
+    policy = RetryPolicy(window_s=100, base_s=1000, cap_s=1000)
+    rng = random.Random(3)
+
+    attempts = [policy.next_attempt_at(5, 0.0, 90.0, rng) for _ in range(200)]
+
+    assert all(a is not None and 90.0 <= a <= 100.0 for a in attempts)
+    assert max(a for a in attempts if a is not None) == 100.0

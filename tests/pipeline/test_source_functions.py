@@ -45,6 +45,7 @@ from headrace.store.delivery_queries import intake_totals
 from headrace.store.queue import NewJob, WorkQueue, jobs
 from headrace.store.source_objects import SourceObjectStore
 from headrace.store.sources import Source
+from headrace.store.usage import function_usage
 from headrace.store.workspaces import Workspace
 from tests.helpers import ServerProcess, start_server
 from tests.pipeline.conftest import Receiver
@@ -66,15 +67,9 @@ class StaticSources:
     """The function sources as the services layer would hand them down."""
 
     plans: dict[str, FunctionSourcePlan] = field(default_factory=dict)
-    invocations: list[tuple[str, int]] = field(default_factory=list)
 
     def function_source(self, source_id: str) -> FunctionSourcePlan | None:
         return self.plans.get(source_id)
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        self.invocations.append((function_id, count))
 
 
 def source_function(code: str, enabled: bool = True, **settings: Any) -> FunctionSourcePlan:
@@ -206,7 +201,9 @@ def test_emitted_events_are_stamped_and_routed_as_one_job(
     assert [(e["type"], e["userId"]) for e in events] == [("identify", "c-1"), ("track", "c-1")]
     assert all(e["messageId"] and e["receivedAt"] and e["timestamp"] for e in events)
     assert totals(engine) == {("delivered", ""): 1}
-    assert sources.invocations == [("fn_1", 1)]
+    with engine.connect() as conn:
+        usage = conn.execute(select(function_usage.c.function_id, function_usage.c.invocations))
+        assert usage.all() == [("fn_1", 1)]
     with engine.connect() as conn:
         assert WorkQueue().depth(conn, QUEUE_SOURCE) == 0
 
@@ -758,3 +755,50 @@ def test_a_payment_providers_webhook_becomes_an_order_completed_event_at_a_desti
     assert totals["total"] == 2
     assert totals["events"] == {"accepted": 1, "rejected": []}
     assert len(state.events()) == 1
+
+
+HOOKED_SOURCE_CODE = """\
+def on_request(request, settings):
+    Segment.track({"event": "Hooked", "userId": "u1"})
+"""
+QUIET_S = 0.5
+"""Room for a request that slipped past the loop guard to show up at the source."""
+
+
+def failed_records(api: httpx.Client, destination_id: str, count: int) -> list[dict[str, Any]]:
+    """The destination's failed records once there are `count` of them, else []."""
+    path = f"/api/v1/destinations/{destination_id}/delivery/events?status=failed"
+    found: list[dict[str, Any]] = data(api.get(path))
+    return found if len(found) == count else []
+
+
+def test_a_webhook_destination_pointed_at_a_function_sources_own_url_fails_as_a_loop(
+    server: ServerProcess,
+) -> None:
+    with server.client(server.owner_token) as api:
+        hooked = make_source(api, "Hooked", HOOKED_SOURCE_CODE)
+        web = data(api.post("/api/v1/sources", json={"name": "Web", "kind": "TRACKING"}), 201)
+        loop = data(
+            api.post(
+                "/api/v1/destinations",
+                json={"name": "Loop", "kind": "WEBHOOK", "sourceIds": [web["id"]],
+                      "settings": {"url": hooked["webhookUrl"]}},
+            ),
+            201,
+        )  # fmt: skip
+        step = {"type": "track", "event": "Step", "userId": "u1"}
+        batch = [{**step, "messageId": "m1"}, {**step, "messageId": "m2"}]
+        sent = httpx.post(
+            f"{server.url}/v1/batch", auth=(web["writeKey"], ""), json={"batch": batch}
+        )
+        assert sent.status_code == 200, sent.text
+
+        failed = wait_for(lambda: failed_records(api, loop["id"], count=2))
+        time.sleep(QUIET_S)
+        at_the_source = data(api.get(f"/api/v1/sources/{hooked['id']}/delivery"))
+
+    assert hooked["webhookUrl"].startswith(f"{server.url}/v1/webhooks/")
+    assert sorted(r["messageId"] for r in failed) == ["m1", "m2"]
+    assert {(r["category"], r["error"]) for r in failed} == {("invalid_settings", LOOP_REFUSAL)}
+    assert at_the_source["total"] == 0
+    assert at_the_source["events"] == {"accepted": 0, "rejected": []}

@@ -73,3 +73,18 @@ def test_a_module_body_that_never_finishes_is_a_load_error(
     assert error["type"] == "FunctionLoadError"
     assert error["category"] == "invalid_settings"
     assert "did not finish within 0.3 s" in error["message"]
+
+
+def test_each_event_of_a_call_has_the_timeout_to_itself(
+    pool: SandboxPool, instance: MakeInstance
+) -> None:
+    # 20 events of 50 ms are 1 s of work: past one 0.3 s timeout, within 20 of them.
+    spec = instance(
+        "import time\n\ndef on_track(event, settings):\n    time.sleep(0.05)\n    return 1\n",
+        timeout_s=0.3,
+    )
+
+    outcome = pool.invoke(spec, "each", [event("track") for _ in range(20)])
+
+    assert outcome["ok"], outcome["error"]
+    assert [one["ok"] for one in outcome["result"]] == [True] * 20

@@ -109,3 +109,15 @@ def test_extending_a_lease_keeps_the_job_held(engine: Engine) -> None:
         conn.commit()
 
     assert claim(engine, now=NOW + 30) == []
+
+
+def test_jobs_taken_over_after_their_lease_are_no_longer_held(engine: Engine) -> None:
+    enqueue(engine, new_job(b"a"), new_job(b"b"))
+    first = claim(engine, lease_s=30)
+    second = claim(engine, now=NOW + 31, n=1)  # one lease ran out: another worker took it
+
+    with engine.connect() as conn:
+        held = WorkQueue().held(conn, first)
+
+    assert held == {job.id for job in first} - {job.id for job in second}
+    assert len(held) == 1

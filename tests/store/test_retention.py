@@ -93,6 +93,11 @@ def row_count(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
+def test_the_retention_rule_is_the_newest_100_records_per_category_for_at_most_30_days() -> None:
+    assert RECORDS_PER_CATEGORY == 100
+    assert RECORDS_MAX_AGE_S == 30 * 86400
+
+
 # --- pruning by count ---------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headrace.log import get_logger
+from headrace.log import get_logger, loggable_path
 from headrace.services import (
     Conflict,
     Forbidden,
@@ -108,7 +108,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     _log.error(
         "request failed",
         exc_info=exc,
-        extra={"method": request.method, "path": request.url.path},
+        extra={"method": request.method, "path": loggable_path(request.url.path)},
     )
     return error_response(500, "internal-error", "headrace failed to handle this request.")
 

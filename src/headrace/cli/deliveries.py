@@ -19,7 +19,7 @@ from rich.text import Text
 
 from headrace.config import DEFAULT_HOST, DEFAULT_PORT
 from headrace.errors import ErrorCategory
-from headrace.services.destination_delivery import DELIVERY_STATUSES
+from headrace.store.deliveries import DELIVERY_STATUSES
 from headrace.store.delivery_queries import RECENT_LIMIT_MAX
 
 ENV_URL = "HEADRACE_URL"

@@ -9,10 +9,11 @@ once `batch.maxEvents` are waiting or the oldest has waited `batch.maxWaitMs`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +25,10 @@ from headrace.errors import ErrorCategory
 from headrace.pipeline.catalog import Catalog, DestinationPlan, FunctionInstancePlan
 from headrace.pipeline.filters import ActionType, run_filters
 from headrace.pipeline.retry import RetryPolicy
-from headrace.pipeline.webhook import RETRYABLE_STATUSES, WebhookAttempt, WebhookSender
+from headrace.pipeline.webhook import WebhookAttempt, WebhookSender, category_for_status
 from headrace.runtime import SandboxPool
-from headrace.store.deliveries import DeliveryLog, DeliveryRecord
-from headrace.store.queue import Job, Retry, WorkQueue, begin_immediate
+from headrace.store.deliveries import DeliveryLog, DeliveryRecord, is_kept
+from headrace.store.queue import DueTarget, Job, Retry, WorkQueue, begin_immediate
 from headrace.store.usage import UsageRepository
 
 QUEUE_DELIVER = "deliver"
@@ -39,9 +40,20 @@ QUEUE_BATCH = "batch"
 DELIVER_CLAIM_MAX = 200
 """Jobs one delivery step claims at once (spread over their destinations)."""
 
+CALL_FAILURES_OF_ONE_EVENT = frozenset({"Timeout", "WorkerCrashed"})
+"""Errors that end a whole call although a single event may have caused them."""
+
+EACH_INVOKE_MAX = 50
+"""Events handed to a function in one call when each runs on its own handler: a call that
+fails as a whole (a crash, a timeout) is retried event by event, so this bounds the work
+done twice."""
+
 WEBHOOK_CONCURRENCY = 8
 """Webhook requests in flight at once per delivery worker (each sending thread keeps its
 own keep-alive connection)."""
+
+DESTINATION_CONCURRENCY = 8
+"""Destinations of one claim delivered at once per delivery worker."""
 
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
@@ -58,8 +70,7 @@ class Item:
 
     job: Job
     raw: bytes
-    event: dict[str, Any] | None
-    """`raw` parsed (None if it is not a JSON object)."""
+    """The event as it goes on (replaced by filters and the insert function)."""
     logs: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
@@ -67,18 +78,27 @@ class Item:
     error: str | None = None
     captured: bool = False
     """Record the outcome even if it is a plain delivery (debug capture)."""
+    _event: dict[str, Any] | None = field(default=None, repr=False)
+    _parsed: bool = field(default=False, repr=False)
 
     @classmethod
     def of(cls, job: Job) -> Item:
-        try:
-            event = orjson.loads(job.payload)
-        except orjson.JSONDecodeError:
-            event = None
-        return cls(job, job.payload, event if isinstance(event, dict) else None)
+        return cls(job, job.payload)
+
+    @property
+    def event(self) -> dict[str, Any] | None:
+        """`raw` parsed, only when a step needs it (None if it is not a JSON object): most
+        events are forwarded as the bytes they were queued as."""
+        if not self._parsed:
+            self._event, self._parsed = _object(self.raw), True
+        return self._event
 
     @property
     def message_id(self) -> str:
-        return str(self.event.get("messageId", "")) if self.event is not None else ""
+        """The messageId the event was queued with (what it is recorded and replayed under,
+        whatever an insert function made of it)."""
+        event = self.event if self.raw is self.job.payload else _object(self.job.payload)
+        return str(event.get("messageId", "")) if event is not None else ""
 
     @property
     def event_type(self) -> str:
@@ -89,11 +109,19 @@ class Item:
         return self.status is None
 
     def replace(self, event: dict[str, Any]) -> None:
-        self.event = event
+        self._event, self._parsed = event, True
         self.raw = orjson.dumps(event)
 
     def end(self, status: str, category: ErrorCategory | None, error: str | None) -> None:
         self.status, self.category, self.error = status, category, error
+
+
+def _object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class Deliverer:
@@ -127,9 +155,18 @@ class Deliverer:
         self._usage = UsageRepository()
         self._usage_pending: dict[tuple[str, str], list[Any]] = {}
         """Invocations per (workspace, function) since the last settle, written with it."""
-        self._senders = ThreadPoolExecutor(WEBHOOK_CONCURRENCY, thread_name_prefix="webhook")
+        self._usage_lock = threading.Lock()
+        # Enough sending threads for every destination delivered at once to use its share:
+        # a destination whose requests hang must not take the others' threads.
+        self._senders = ThreadPoolExecutor(
+            DESTINATION_CONCURRENCY * WEBHOOK_CONCURRENCY, thread_name_prefix="webhook"
+        )
+        self._destinations = ThreadPoolExecutor(
+            DESTINATION_CONCURRENCY, thread_name_prefix="destination"
+        )
 
     def close(self) -> None:
+        self._destinations.shutdown(wait=True)
         self._senders.shutdown(wait=True)
 
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
@@ -147,37 +184,65 @@ class Deliverer:
         by_destination: dict[str, list[Job]] = defaultdict(list)
         for job in jobs:
             by_destination[job.target_id].append(job)
-        items: list[Item] = []
-        for destination_id, group in by_destination.items():
-            items.extend(self._deliver(destination_id, group, batched=False))
-        self._settle(items)
+        self._deliver_side_by_side(list(by_destination.items()), batched=False)
         return len(jobs)
 
-    def _run_batches(self) -> int:
-        now = self._clock()
+    def _deliver_side_by_side(self, claims: list[tuple[str, list[Job]]], *, batched: bool) -> None:
+        """Deliver each destination's claimed jobs in a thread of its own and settle each as
+        soon as it is done: a destination that hangs never holds back the others."""
+        groups = {
+            self._destinations.submit(self._deliver, destination_id, group, batched=batched): group
+            for destination_id, group in claims
+        }
+        pending = set(groups)
+        while pending:
+            done, pending = wait(pending, timeout=self._lease_s / 3, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._settle(future.result())
+            if pending and not done:
+                # Slow destinations: keep their jobs from being taken over meanwhile.
+                self._extend([job for future in pending for job in groups[future]])
+
+    def _extend(self, jobs: list[Job]) -> None:
         with self._engine.connect() as conn:
-            due = self._queue.due_targets(conn, QUEUE_BATCH, now)
-        handled = 0
+            begin_immediate(conn)
+            self._queue.extend(conn, jobs, self._clock() + self._lease_s)
+            conn.commit()
+
+    def _run_batches(self) -> int:
+        with self._engine.connect() as conn:
+            due = self._queue.due_targets(conn, QUEUE_BATCH, self._clock())
+        claims: list[tuple[str, list[Job]]] = []
         for target in due:
             plan = self._catalog.destination(target.target_id)
+            if plan is not None and not self._batch_ready(plan, target):
+                continue
             size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
-            if (
-                plan is not None
-                and plan.batching
-                and target.due < size
-                and now - target.waiting_since < plan.batch_max_wait_s
-            ):
-                continue  # not full, and its first event may wait longer
             with self._engine.connect() as conn:
                 begin_immediate(conn)
-                jobs = self._queue.claim(
-                    conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
-                )
+                now = self._clock()
+                # Another worker may have taken part of it since: decide again under the lock.
+                [target] = self._queue.due_targets(
+                    conn, QUEUE_BATCH, now, target_id=target.target_id
+                ) or [target]
+                if plan is None or self._batch_ready(plan, target):
+                    jobs = self._queue.claim(
+                        conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
+                    )
+                    if jobs:
+                        claims.append((target.target_id, jobs))
                 conn.commit()
-            if jobs:
-                self._settle(self._deliver(target.target_id, jobs, batched=True))
-                handled += len(jobs)
-        return handled
+        self._deliver_side_by_side(claims, batched=True)
+        return sum(len(jobs) for _target, jobs in claims)
+
+    def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
+        """Full, or its longest-waiting event has waited long enough (a destination that no
+        longer batches takes what is there at once)."""
+        return (
+            not plan.batching
+            or target.due >= plan.batch_max_events
+            or self._clock() - target.waiting_since >= plan.batch_max_wait_s
+        )
 
     # -- one destination -------------------------------------------------------------------
 
@@ -252,20 +317,44 @@ class Deliverer:
             and instance.has_batch_handler
             and (len(items) > 1 or f"on_{items[0].event_type}" not in instance.handlers)
         )
-        payload = [orjson.Fragment(item.raw) for item in items]
-        outcome = self._pool.invoke(
-            instance.spec, "batch" if as_batch else "each", payload, instance.settings
-        )
-        usage = self._usage_pending.setdefault((plan.workspace_id, instance.function_id), [0, 0.0])
-        usage[0] += len(items)
-        usage[1] += float(outcome["durationMs"])
         if as_batch:
+            outcome = self._invoke(plan, instance, "batch", items)
             self._settle_batch_call(outcome, items, is_insert=is_insert)
             return
+        for start in range(0, len(items), EACH_INVOKE_MAX):
+            self._run_each(plan, instance, items[start : start + EACH_INVOKE_MAX], is_insert)
+
+    def _invoke(
+        self, plan: DestinationPlan, instance: FunctionInstancePlan, mode: str, items: list[Item]
+    ) -> dict[str, Any]:
+        payload = [orjson.Fragment(item.raw) for item in items]
+        outcome = self._pool.invoke(instance.spec, mode, payload, instance.settings)
+        with self._usage_lock:  # destinations are delivered from several threads
+            key = (plan.workspace_id, instance.function_id)
+            usage = self._usage_pending.setdefault(key, [0, 0.0])
+            usage[0] += len(items)
+            usage[1] += float(outcome["durationMs"])
+        return outcome
+
+    def _run_each(
+        self,
+        plan: DestinationPlan,
+        instance: FunctionInstancePlan,
+        items: list[Item],
+        is_insert: bool,
+    ) -> None:
+        """Each event on its own handler, in one call."""
+        outcome = self._invoke(plan, instance, "each", items)
         per_event = outcome["result"] if isinstance(outcome.get("result"), list) else None
         if per_event is None or len(per_event) != len(items):
-            # The call as a whole failed (timeout, crash, code that does not load).
-            self._end_with_call_failure(outcome, items)
+            # The call as a whole failed (timeout, crash, code that does not load). One
+            # event may have caused it: each gets a call of its own, so only that one fails.
+            error_type = (outcome.get("error") or {}).get("type")
+            if len(items) > 1 and error_type in CALL_FAILURES_OF_ONE_EVENT:
+                for item in items:
+                    self._run_each(plan, instance, [item], is_insert)
+            else:
+                self._end_with_call_failure(outcome, items)
             return
         for item, result in zip(items, per_event, strict=True):
             item.logs.extend(result.get("logs") or [])
@@ -295,15 +384,15 @@ class Deliverer:
         for index, item in enumerate(items):
             entry = statuses[index] if index < len(statuses) else None
             status = entry.get("status") if isinstance(entry, dict) else None
-            if not isinstance(status, int) or isinstance(status, bool) or 200 <= status < 300:
+            if not isinstance(status, int) or isinstance(status, bool):
+                status = 200  # no status for this event: it went through
+            category = category_for_status(status)
+            if category is None:
                 item.end("delivered", None, None)
                 continue
             message = str(entry.get("errormessage") or "") if isinstance(entry, dict) else ""
             message = f"on_batch returned status {status}" + (f": {message}" if message else "")
-            if status >= 500 or status in RETRYABLE_STATUSES:
-                item.end("retrying", ErrorCategory.RETRY, message)
-            else:
-                item.end("failed", ErrorCategory.BAD_REQUEST, message)
+            self._end_category(item, category, message)
 
     def _match_insert_batch(self, items: list[Item], events: list[Any]) -> None:
         """An insert function's `on_batch` output: matched to its input by messageId when
@@ -390,45 +479,57 @@ class Deliverer:
         done: list[Job] = []
         retries: list[Retry] = []
         records: list[DeliveryRecord] = []
-        for item in items:
-            job = item.job
-            status = item.status or "failed"
-            if status == "retrying":
-                not_before = self._policy.next_attempt_at(job.attempts, job.first_enqueued_at, now)
-                if not_before is None:
-                    status = "expired"
-                    done.append(job)
-                else:
-                    retries.append(Retry(job, not_before, item.error or ""))
-            else:
-                done.append(job)
-            records.append(
-                DeliveryRecord(
-                    workspace_id=job.workspace_id,
-                    destination_id=job.target_id,
-                    message_id=item.message_id,
-                    at=now,
-                    status=status,
-                    category=item.category.value if item.category else "",
-                    error=item.error,
-                    attempts=job.attempts + 1,
-                    payload=job.payload,
-                    captured=item.captured,
-                    logs=orjson.dumps(item.logs).decode(),
-                    requests=orjson.dumps(item.requests).decode(),
-                    latency_ms=(now - job.first_enqueued_at) * 1000,
-                )
-            )
         with self._engine.connect() as conn:
             begin_immediate(conn)
+            # A job whose lease ran out may be with another worker now: its outcome is
+            # that worker's to record.
+            held = self._queue.held(conn, [item.job for item in items])
+            for item in items:
+                job = item.job
+                if job.id not in held:
+                    continue
+                status = item.status or "failed"
+                if status == "retrying":
+                    not_before = self._policy.next_attempt_at(
+                        job.attempts, job.first_enqueued_at, now
+                    )
+                    if not_before is None:
+                        status = "expired"
+                        done.append(job)
+                    else:
+                        retries.append(Retry(job, not_before, item.error or ""))
+                else:
+                    done.append(job)
+                records.append(self._record(item, status, now))
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
             self._log.write(conn, records)
             self._write_usage(conn)
             conn.commit()
 
+    def _record(self, item: Item, status: str, now: float) -> DeliveryRecord:
+        job = item.job
+        kept = is_kept(status, item.captured)
+        return DeliveryRecord(
+            workspace_id=job.workspace_id,
+            destination_id=job.target_id,
+            # Plain deliveries are only counted: leave out what only a record would show.
+            message_id=item.message_id if kept else "",
+            at=now,
+            status=status,
+            category=item.category.value if item.category else "",
+            error=item.error,
+            attempts=job.attempts + 1,
+            payload=job.payload,
+            captured=item.captured,
+            logs=orjson.dumps(item.logs).decode() if kept else "[]",
+            requests=orjson.dumps(item.requests).decode() if kept else "[]",
+            latency_ms=(now - job.first_enqueued_at) * 1000,
+        )
+
     def _write_usage(self, conn: Connection) -> None:
-        pending, self._usage_pending = self._usage_pending, {}
+        with self._usage_lock:
+            pending, self._usage_pending = self._usage_pending, {}
         today = datetime.now(UTC).date()
         for (workspace_id, function_id), (count, duration_ms) in pending.items():
             self._usage.add(conn, workspace_id, function_id, today, count, duration_ms)

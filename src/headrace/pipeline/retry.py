@@ -40,9 +40,11 @@ class RetryPolicy:
         self, attempt: int, first_enqueued_at: float, now: float, rng: random.Random | None = None
     ) -> float | None:
         """When to try again after a retryable failure, or None once the window has passed."""
-        if now - first_enqueued_at >= self.window_s:
+        window_ends = first_enqueued_at + self.window_s
+        if now >= window_ends:
             return None
-        return now + self.backoff_s(attempt, rng)
+        # The last attempt falls inside the window, not up to a whole backoff past it.
+        return min(now + self.backoff_s(attempt, rng), window_ends)
 
 
 SOURCE_RETRY_ATTEMPTS = 6

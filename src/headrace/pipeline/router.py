@@ -9,20 +9,18 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
+from headrace.log import get_logger
 from headrace.pipeline.catalog import Catalog
 from headrace.pipeline.deliver import DEFAULT_LEASE_S, queue_for
 from headrace.pipeline.integrations import selects
-from headrace.store.dedupe import DEDUPE_WINDOW_S, MESSAGE_ID_LENGTH, SeenMessages
-from headrace.store.deliveries import prune_records
+from headrace.store.dedupe import MESSAGE_ID_LENGTH, SeenMessages
 from headrace.store.queue import NewJob, WorkQueue, begin_immediate
 
 QUEUE_ROUTE = "route"
+_log = get_logger("pipeline")
+
 ROUTE_CLAIM_MAX = 50
 """Route jobs (each one ingest request's events) claimed at once."""
-
-MAINTENANCE_EVERY_S = 60.0
-"""How often the router drops message ids older than the dedupe window and applies the
-retention rules to delivery records."""
 
 
 class Router:
@@ -46,7 +44,6 @@ class Router:
         self._clock = clock
         self._queue = WorkQueue()
         self._seen = SeenMessages()
-        self._next_maintenance = 0.0
 
     def run_once(self, max_jobs: int = ROUTE_CLAIM_MAX) -> int:
         now = self._clock()
@@ -55,7 +52,12 @@ class Router:
             jobs = self._queue.claim(conn, QUEUE_ROUTE, max_jobs, self._lease_s, now)
             deliveries: list[NewJob] = []
             for job in jobs:
-                events: list[dict[str, Any]] = orjson.loads(job.payload)
+                events = _events(job.payload)
+                if events is None:
+                    # Ingest only queues lists of event objects: anything else is damage,
+                    # and must not hold up every job behind it.
+                    _log.error("unreadable route job dropped", extra={"job": job.id})
+                    continue
                 fresh = self._seen.first_sightings(
                     conn, job.target_id, [str(e.get("messageId", "")) for e in events], now
                 )
@@ -81,11 +83,17 @@ class Router:
                     )
             self._queue.enqueue(conn, deliveries)
             self._queue.ack(conn, jobs)
-            if now >= self._next_maintenance:
-                self._seen.forget_before(conn, now - DEDUPE_WINDOW_S)
-                prune_records(conn, now)
-                self._next_maintenance = now + MAINTENANCE_EVERY_S
             conn.commit()
         if deliveries:
             self._on_routed()
         return len(jobs)
+
+
+def _events(payload: bytes) -> list[dict[str, Any]] | None:
+    try:
+        events = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        return None
+    return events

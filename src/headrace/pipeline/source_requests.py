@@ -32,6 +32,7 @@ from headrace.store.source_objects import (
     SourceObject,
     SourceObjectStore,
 )
+from headrace.store.usage import UsageRepository
 
 QUEUE_SOURCE = "source"
 """Webhook requests waiting for their source's function; target_id is the source."""
@@ -59,11 +60,6 @@ class SourceCatalog(Protocol):
     def function_source(self, source_id: str) -> FunctionSourcePlan | None:
         """The FUNCTION source (enabled or not), or None if there is none with this id."""
 
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        """Count function invocations for usage."""
-
 
 @dataclass
 class RequestRun:
@@ -81,6 +77,8 @@ class RequestRun:
     status: str = "failed"
     category: ErrorCategory | None = None
     error: str | None = None
+    invocation: tuple[str, str, float] | None = None
+    """(workspace, function, duration in ms) of the call, counted for usage on settling."""
 
     def end(self, status: str, category: ErrorCategory | None, error: str | None) -> None:
         self.status, self.category, self.error = status, category, error
@@ -118,6 +116,7 @@ class SourceRunner:
         self._clock = clock
         self._queue = WorkQueue()
         self._log = DeliveryLog()
+        self._usage = UsageRepository()
         self._intake = IntakeLog()
         self._objects = SourceObjectStore()
         self._calls = ThreadPoolExecutor(SOURCE_CONCURRENCY, thread_name_prefix="source")
@@ -172,8 +171,10 @@ class SourceRunner:
         outcome = self._pool.invoke(
             function.spec, "request", request, function.settings, fetcher=self._fetcher
         )
-        self._catalog.record_invocations(
-            plan.workspace_id, function.function_id, 1, float(outcome.get("durationMs") or 0.0)
+        run.invocation = (
+            plan.workspace_id,
+            function.function_id,
+            float(outcome.get("durationMs") or 0.0),
         )
         run.logs.extend(outcome.get("logs") or [])
         run.requests.extend(outcome.get("requests") or [])
@@ -266,6 +267,11 @@ class SourceRunner:
                         conn, run.job.target_id, int(now // 60), accepted, run.rejected
                     )
             self._log.write(conn, records)
+            today = datetime.fromtimestamp(now, UTC).date()
+            for run in runs:
+                if run.invocation is not None:
+                    workspace_id, function_id, duration_ms = run.invocation
+                    self._usage.add(conn, workspace_id, function_id, today, 1, duration_ms)
             conn.commit()
         if routed:
             self._on_emitted()

@@ -12,8 +12,6 @@ refused address. Redirects are not followed: a webhook must point at its final U
 from __future__ import annotations
 
 import http.client
-import ipaddress
-import socket
 import ssl
 import threading
 import time
@@ -22,7 +20,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from headrace.errors import ErrorCategory
-from headrace.runtime.egress import EgressPolicy, EgressRefused
+from headrace.runtime.egress import EgressPolicy, EgressRefused, display_url, ms_since
 
 WEBHOOK_TIMEOUT_S = 10.0
 """How long one webhook request may take, connect to last byte."""
@@ -35,6 +33,16 @@ DNS_TTL_S = 30.0
 
 MAX_RESPONSE_BYTES = 64 * 1024
 """How much of a webhook's answer is read (the rest is discarded with the connection)."""
+
+
+def category_for_status(status: int) -> ErrorCategory | None:
+    """What an HTTP status means for a delivery: None (delivered) for 2xx; retry for 5xx,
+    408 and 429; bad_request for anything else."""
+    if 200 <= status < 300:
+        return None
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        return ErrorCategory.RETRY
+    return ErrorCategory.BAD_REQUEST
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ class WebhookSender:
         """2xx delivers; 5xx, 408, 429 and connection errors are retried; any other status is
         a bad_request; an address the egress policy refuses is invalid_settings."""
         started = time.perf_counter()
-        trace: dict[str, Any] = {"method": "POST", "url": _display_url(url), "status": None}
+        trace: dict[str, Any] = {"method": "POST", "url": display_url(url), "status": None}
         try:
             status = self._send(url, headers, body)
         except ssl.SSLError as exc:
@@ -132,15 +140,14 @@ class WebhookSender:
                 ErrorCategory.RETRY, f"the webhook is unreachable: {reason}", trace, started
             )
         trace["status"] = status
-        trace["durationMs"] = _ms_since(started)
-        if 200 <= status < 300:
+        trace["durationMs"] = ms_since(started)
+        category = category_for_status(status)
+        if category is None:
             return WebhookAttempt(None, None, trace)
         message = f"the webhook answered HTTP {status}"
-        if status >= 500 or status in RETRYABLE_STATUSES:
-            return WebhookAttempt(ErrorCategory.RETRY, message, trace)
         if 300 <= status < 400:
             message += " (redirects are not followed: point the destination at the final URL)"
-        return WebhookAttempt(ErrorCategory.BAD_REQUEST, message, trace)
+        return WebhookAttempt(category, message, trace)
 
     # -- the request -----------------------------------------------------------------------
 
@@ -197,12 +204,10 @@ class WebhookSender:
         pinned = self._pins.get(key)
         if pinned is not None and pinned.expires_at > now:
             return pinned.address
-        addresses = _resolve(target.host, target.port)
-        for address in addresses:
-            self._policy.check(target.host, address)
+        address = str(self._policy.checked_address(target.host, target.port))
         with self._pins_lock:
-            self._pins[key] = _Pinned(str(addresses[0]), now + DNS_TTL_S)
-        return str(addresses[0])
+            self._pins[key] = _Pinned(address, now + DNS_TTL_S)
+        return address
 
     def _connections(self) -> _ThreadConnections:
         connections: _ThreadConnections | None = getattr(self._local, "connections", None)
@@ -257,33 +262,9 @@ def _parse(url: str) -> _Target:
     return _Target(parts.scheme, parts.hostname, port or default_port, path, netloc)
 
 
-def _display_url(url: str) -> str:
-    """The URL without credentials, as traces show it."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
-def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise OSError(f"cannot resolve {host}: {exc.strerror}") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
-
-
 def _failed(
     category: ErrorCategory, message: str, trace: dict[str, Any], started: float
 ) -> WebhookAttempt:
-    trace["durationMs"] = _ms_since(started)
+    trace["durationMs"] = ms_since(started)
     trace["error"] = message
     return WebhookAttempt(category, message, trace)
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -75,6 +75,15 @@ class EgressPolicy:
         if reason is not None:
             raise EgressRefused(reason)
 
+    def checked_address(self, host: str, port: int) -> IPAddress:
+        """Resolve `host`, check every address it has, and return the one to connect to
+        (connecting to exactly that address is what defeats DNS rebinding). Raises
+        EgressRefused, or ConnectionError when the name does not resolve."""
+        addresses = _resolve(host, port)
+        for address in addresses:
+            self.check(host, address)
+        return addresses[0]
+
     def check(self, host: str, address: IPAddress) -> None:
         if host.lower().rstrip(".") in self.hosts:
             return
@@ -96,7 +105,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpx.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+        raise ConnectionError(f"cannot resolve {host}: {exc.strerror}") from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
@@ -125,7 +134,7 @@ class Fetcher:
         method = str(request.get("method") or "GET").upper()
         url = str(request.get("url") or "")
         started = time.perf_counter()
-        trace: dict[str, Any] = {"method": method, "url": _display_url(url), "status": None}
+        trace: dict[str, Any] = {"method": method, "url": display_url(url), "status": None}
         try:
             requested = request.get("timeout")
             timeout = min(float(requested), time_left_s) if requested else time_left_s
@@ -136,16 +145,16 @@ class Fetcher:
             response, content = self.send(method, url, headers, body, timeout)
         # TypeError: a request written by hand rather than by the guest's fetch.
         except (EgressRefused, httpx.HTTPError, ValueError, TypeError, OSError) as exc:
-            trace["durationMs"] = _ms_since(started)
+            trace["durationMs"] = ms_since(started)
             trace["error"] = str(exc) or type(exc).__name__
             return FetchResult({"op": "fetched", "error": trace["error"]}, trace)
         trace["status"] = response.status_code
-        trace["durationMs"] = _ms_since(started)
+        trace["durationMs"] = ms_since(started)
         reply = {
             "op": "fetched",
             "status": response.status_code,
             "statusText": response.reason_phrase,
-            "url": _display_url(str(response.request.extensions.get("headrace_url", url))),
+            "url": display_url(str(response.request.extensions.get("headrace_url", url))),
             "headers": dict(response.headers.items()),
             "body": base64.b64encode(content).decode(),
         }
@@ -165,10 +174,7 @@ class Fetcher:
             self.policy.check_url(url)
             host = target.host
             port = target.port or (443 if target.scheme == "https" else 80)
-            addresses = _resolve(host, port)
-            for address in addresses:
-                self.policy.check(host, address)
-            pinned = target.copy_with(host=str(addresses[0]))
+            pinned = target.copy_with(host=str(self.policy.checked_address(host, port)))
             send_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
             send_headers["Host"] = target.netloc.decode("ascii")
             extensions: dict[str, Any] = {"headrace_url": url}
@@ -205,7 +211,7 @@ def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
-def _display_url(url: str) -> str:
+def display_url(url: str) -> str:
     """The URL without credentials, for traces."""
     try:
         parsed = httpx.URL(url)
@@ -214,5 +220,6 @@ def _display_url(url: str) -> str:
     return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
 
 
-def _ms_since(started: float) -> float:
+def ms_since(started: float) -> float:
+    """Milliseconds since a `time.perf_counter()` reading, for traces."""
     return round((time.perf_counter() - started) * 1000, 3)

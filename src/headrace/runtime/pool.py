@@ -148,7 +148,8 @@ class SandboxPool:
         """Run `payload` through the function in `spec`: mode "event" (one event), "batch"
         (a list of events for on_batch, or each on its own handler if there is none),
         "each" (a list, each event on its own handler: the result is the list of per-event
-        outcomes) or "request" (a source function's webhook request).
+        outcomes; the call may take the spec's timeout once per event) or "request" (a
+        source function's webhook request).
 
         `payload` may hold `orjson.Fragment`s to forward JSON without parsing it here; with
         `raw_result` the result comes back as JSON bytes, likewise unparsed.

@@ -131,6 +131,9 @@ class WorkerHandle:
         (unless it is a list of per-event outcomes), for callers that only pass it on.
         """
         timeout_s = self.spec.timeout_s
+        if mode == "each" and isinstance(payload, list):
+            # Each event runs on its own handler and has the function's timeout to itself.
+            timeout_s *= max(1, len(payload))
         started = time.monotonic()
         deadline = started + timeout_s
         traces: list[dict[str, Any]] = []

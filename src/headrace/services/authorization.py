@@ -52,3 +52,20 @@ def require_member(principal: Principal) -> None:
     """Any role in the workspace: enough to view sources, destinations and instances."""
     if not principal.grants:
         raise Forbidden("This token's member has no role in the workspace.")
+
+
+def can_view_records(principal: Principal, target_id: str, function_id: str | None) -> bool:
+    """Delivery records show events and requests as they were sent: SOURCE_ADMIN for the
+    source or destination, or a functions role for the function it runs, may read them."""
+    return principal.has_role(Role.SOURCE_ADMIN, target_id) or (
+        function_id is not None and can_view_function(principal, function_id)
+    )
+
+
+def require_view_records(principal: Principal, target_id: str, function_id: str | None) -> None:
+    if not can_view_records(principal, target_id, function_id):
+        raise Forbidden(
+            f"Delivery records show events and requests as sent: this needs the "
+            f"{Role.SOURCE_ADMIN.value} role for {target_id} (or a functions role for its "
+            "function), which this token's member lacks."
+        )

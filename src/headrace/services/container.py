@@ -20,6 +20,7 @@ from headrace.pipeline import (
     SourceRunner,
 )
 from headrace.pipeline.deliver import DEFAULT_LEASE_S
+from headrace.pipeline.maintenance import Maintenance
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.runtime.egress import Fetcher
@@ -33,7 +34,7 @@ from headrace.services.destinations import DestinationService, InsertFunctionIns
 from headrace.services.functions import FunctionService
 from headrace.services.health import HealthService
 from headrace.services.ingest import IngestService
-from headrace.services.invocation import InvocationService, StoreCatalog
+from headrace.services.invocation import InvocationService
 from headrace.services.members import MemberService
 from headrace.services.preview import PreviewService
 from headrace.services.source_catalog import StoreSourceCatalog
@@ -83,9 +84,7 @@ class Services:
         self.preview = PreviewService(self.sessions, self.sandbox, self.usage)
         self.invocations = InvocationService(self.sessions, self.secret_box)
         """What the pipeline runs: instances with their pinned code and decrypted settings."""
-        self.catalog = StoreCatalog(self.invocations, self.usage)
-        """The pipeline's Catalog on the store."""
-        self.delivery_health = DeliveryHealthService(self.sessions)
+        self.delivery_health = DeliveryHealthService(self.sessions, self.secret_box)
         self.deliveries = DestinationDeliveryService(
             self.sessions, self.secret_box, self.invocations.destination, self._wake_pipeline
         )
@@ -152,11 +151,14 @@ class Services:
 
     def _start_pipeline(self) -> None:
         lease_s = self.settings.lease_s or DEFAULT_LEASE_S
-        catalog = CachedCatalog(self.catalog)
+        catalog = CachedCatalog(self.invocations)
         webhooks = WebhookSender(self.egress_policy())
         self._webhooks = webhooks
         router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self._wake_pipeline)
-        steps: dict[str, Callable[[], int]] = {"router": router.run_once}
+        steps: dict[str, Callable[[], int]] = {
+            "router": router.run_once,
+            "maintenance": Maintenance(self.engine).run_once,
+        }
         for index in range(self.settings.delivery_workers):
             deliverer = Deliverer(
                 self.engine,
@@ -171,7 +173,7 @@ class Services:
         self._source_fetcher = Fetcher(self.egress_policy())
         self._source_runner = SourceRunner(
             self.engine,
-            StoreSourceCatalog(self.sessions, self.invocations, self.usage),
+            StoreSourceCatalog(self.sessions, self.invocations),
             self.sandbox(),
             self._source_fetcher,
             policy=self.source_retry_policy(),

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headrace.security import Principal
-from headrace.services.authorization import require_member
+from headrace.services.authorization import can_view_records, require_member
+from headrace.services.pinning import PinnedInstance, SecretBoxSource
+from headrace.services.redaction import redact, sensitive_values
 from headrace.store.deliveries import delivery_counts, delivery_records
 from headrace.store.destinations import Destination
 from headrace.store.sources import Source
@@ -42,12 +44,15 @@ class FailingTarget:
     failures: int
     dominant_category: str
     dominant_error: str | None
-    """The most recent error message of the dominant category."""
+    """The most recent error message of the dominant category, with sensitive setting
+    values redacted; only for members who may read the target's records (it may quote
+    an event), else None."""
 
 
 class DeliveryHealthService:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], secrets: SecretBoxSource) -> None:
         self._sessions = sessions
+        self._secrets = secrets
 
     def failing(self, principal: Principal, now: float | None = None) -> list[FailingTarget]:
         """The workspace's destinations and function sources failing consistently: more
@@ -57,14 +62,14 @@ class DeliveryHealthService:
         now = time.time() if now is None else now
         current = math.floor(now / 60)
         with self._sessions() as session:
-            targets: list[tuple[str, str, str, str | None]] = [
-                ("destination", d.id, d.name, d.function_id)
+            targets: list[tuple[str, PinnedInstance, str]] = [
+                ("destination", d, d.name)
                 for d in session.scalars(
                     select(Destination).where(Destination.workspace_id == principal.workspace_id)
                 )
             ]
             targets += [
-                ("source", s.id, s.name, s.function_id)
+                ("source", s, s.name)
                 for s in session.scalars(
                     select(Source).where(
                         Source.workspace_id == principal.workspace_id,
@@ -73,16 +78,22 @@ class DeliveryHealthService:
                 )
             ]
             failing = []
-            for kind, target_id, name, function_id in targets:
-                found = _judge(session, target_id, current)
-                if found is not None:
-                    reason, attempts, failures, category, error = found
-                    failing.append(
-                        FailingTarget(
-                            kind, target_id, name, function_id, reason, attempts, failures,
-                            category, error,
-                        )
-                    )  # fmt: skip
+            for kind, target, name in targets:
+                found = _judge(session, target.id, current)
+                if found is None:
+                    continue
+                reason, attempts, failures, category, error = found
+                if error is not None:
+                    if can_view_records(principal, target.id, target.function_id):
+                        error = redact(error, sensitive_values(self._secrets(), [target]))
+                    else:
+                        error = None
+                failing.append(
+                    FailingTarget(
+                        kind, target.id, name, target.function_id, reason, attempts, failures,
+                        category, error,
+                    )
+                )  # fmt: skip
         return failing
 
 

@@ -13,27 +13,29 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from headrace.errors import ErrorCategory
 from headrace.pipeline import DestinationPlan, queue_for
-from headrace.security import Principal, Role
-from headrace.security.secrets import SecretError
+from headrace.security import Principal
 from headrace.services import audit
-from headrace.services.authorization import can_view_function, require_member
+from headrace.services.authorization import require_member, require_view_records
+from headrace.services.delivery_params import (
+    check_record_filter,
+    delivery_period,
+)
 from headrace.services.destinations import find_destination
-from headrace.services.errors import Forbidden, InvalidInput
-from headrace.services.function_settings import open_values
+from headrace.services.errors import InvalidInput
 from headrace.services.instances import require_change
-from headrace.services.periods import delivery_period, require_zones
-from headrace.services.pinning import PinnedInstance, SecretBoxSource, settings_place
-from headrace.services.pinning import stored_settings as stored_settings_of
-from headrace.services.redaction import redact, secret_strings
-from headrace.store.deliveries import REPLAYABLE_STATUSES, mark_replayed, replayable_records
+from headrace.services.pinning import PinnedInstance, SecretBoxSource
+from headrace.services.redaction import redact, sensitive_values
+from headrace.store.deliveries import (
+    DELIVERY_STATUSES,
+    REPLAYABLE_STATUSES,
+    mark_replayed,
+    replayable_records,
+)
 from headrace.store.delivery_queries import StoredOutcome, outcome_totals, recent_outcomes
 from headrace.store.delivery_stats import latency_percentiles, outcome_series
 from headrace.store.destinations import Destination, InsertFunctionInstanceRepository
 from headrace.store.queue import NewJob, WorkQueue
-
-DELIVERY_STATUSES = ("delivered", "retrying", "filtered", "expired", "failed")
 
 DEBUG_MAX_MINUTES = 60
 """The longest debug capture one request may switch on."""
@@ -144,10 +146,10 @@ class DestinationDeliveryService:
         """The destination's kept records, newest first, with secret setting values and
         credential headers redacted. They show events as sent: this needs SOURCE_ADMIN for
         the destination, or a functions role for its function."""
-        _check_filter(status, category)
+        check_record_filter(status, category)
         with self._sessions() as session:
             destination = find_destination(session, principal, destination_id)
-            _require_view_records(principal, destination)
+            require_view_records(principal, destination.id, destination.function_id)
             stored = recent_outcomes(
                 session.connection(),
                 destination.id,
@@ -199,10 +201,8 @@ class DestinationDeliveryService:
                     f"'statuses' may hold {' and '.join(REPLAYABLE_STATUSES)}, not {status!r}.",
                     field="statuses",
                 )
-        _check_filter(None, *(categories or []))
-        require_zones(since, until)
-        if since >= until:
-            raise InvalidInput("'from' must be before 'to'.", field="from")
+        check_record_filter(None, *(categories or []))
+        since, until = delivery_period(since, until)
         with self._sessions.begin() as session:
             destination = find_destination(session, principal, destination_id)
             require_change(principal, destination, destination.id)
@@ -257,44 +257,7 @@ class DestinationDeliveryService:
         insert = InsertFunctionInstanceRepository(session).of_destination(destination.id)
         if insert is not None:
             instances.append(insert)
-        values: list[Any] = []
-        for instance in instances:
-            stored = stored_settings_of(instance)
-            if not stored.sealed_values():
-                continue
-            try:
-                opened = open_values(self._secrets(), settings_place(instance), stored)
-            except SecretError:
-                continue  # a value that cannot be opened cannot leak either
-            values.extend(opened[name] for name in stored.sealed_values())
-        return secret_strings(values)
-
-
-def _check_filter(status: str | None, *categories: str | None) -> None:
-    if status is not None and status not in DELIVERY_STATUSES:
-        raise InvalidInput(
-            f"'status' must be one of {', '.join(DELIVERY_STATUSES)}.", field="status"
-        )
-    known = {c.value for c in ErrorCategory}
-    for category in categories:
-        if category is not None and category not in known:
-            raise InvalidInput(
-                f"'category' must be one of {', '.join(sorted(known))}.", field="category"
-            )
-
-
-def _require_view_records(principal: Principal, destination: Destination) -> None:
-    if principal.has_role(Role.SOURCE_ADMIN, destination.id):
-        return
-    if destination.function_id is not None and can_view_function(
-        principal, destination.function_id
-    ):
-        return
-    raise Forbidden(
-        f"Delivery records show events as sent: this needs the {Role.SOURCE_ADMIN.value} role "
-        f"for {destination.id} (or a functions role for its function), which this token's "
-        "member lacks."
-    )
+        return sensitive_values(self._secrets(), instances)
 
 
 def _event(record: StoredOutcome, secrets: list[str]) -> DeliveryEvent:

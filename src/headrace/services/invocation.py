@@ -4,7 +4,6 @@ to hand them to the sandbox for a call."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,7 +25,6 @@ from headrace.services.pinning import (
     settings_place,
     stored_settings,
 )
-from headrace.services.usage import UsageService
 from headrace.store.destination_filters import filter_spec, filters_of_destination
 from headrace.store.destinations import (
     Destination,
@@ -199,22 +197,3 @@ def _function_names(session: Session, destination: Destination) -> set[str]:
     if function is None or workspace is None:
         return set()
     return {f"{function.display_name} ({workspace.name})"}
-
-
-class StoreCatalog:
-    """The pipeline's Catalog (headrace.pipeline.Catalog) on the store."""
-
-    def __init__(self, invocations: InvocationService, usage: UsageService) -> None:
-        self._invocations = invocations
-        self._usage = usage
-
-    def destinations_of_source(self, source_id: str) -> Sequence[DestinationPlan]:
-        return self._invocations.destinations_of_source(source_id)
-
-    def destination(self, destination_id: str) -> DestinationPlan | None:
-        return self._invocations.destination(destination_id)
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        self._usage.record_invocations(workspace_id, function_id, count, duration_ms)

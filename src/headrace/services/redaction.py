@@ -7,6 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from headrace.security.secrets import SecretBox, SecretError
+from headrace.services.function_settings import open_values
+from headrace.services.pinning import PinnedInstance, settings_place, stored_settings
+
 REDACTED = "[redacted]"
 
 SECRET_NAME = re.compile(r"authorization|cookie|token|secret|password|api[_-]?key", re.I)
@@ -55,3 +59,20 @@ def redact(value: Any, secrets: list[str], *, credential_keys: bool = False) -> 
     if isinstance(value, list):
         return [redact(item, secrets, credential_keys=credential_keys) for item in value]
     return value
+
+
+def sensitive_values(box: SecretBox, instances: Iterable[PinnedInstance]) -> list[str]:
+    """The strings of the instances' sensitive setting values, to redact from what their
+    functions logged, raised or sent."""
+    values: list[Any] = []
+    for instance in instances:
+        stored = stored_settings(instance)
+        sealed = stored.sealed_values()
+        if not sealed:
+            continue
+        try:
+            opened = open_values(box, settings_place(instance), stored)
+        except SecretError:
+            continue  # a value that cannot be opened cannot leak either
+        values.extend(opened[name] for name in sealed)
+    return secret_strings(values)

@@ -8,20 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from headrace.pipeline import FunctionSourcePlan
 from headrace.services.invocation import InvocationService
 from headrace.services.sources import SourceKind
-from headrace.services.usage import UsageService
 from headrace.store.sources import Source
 
 
 class StoreSourceCatalog:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        invocations: InvocationService,
-        usage: UsageService,
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], invocations: InvocationService) -> None:
         self._sessions = sessions
         self._invocations = invocations
-        self._usage = usage
 
     def function_source(self, source_id: str) -> FunctionSourcePlan | None:
         with self._sessions() as session:
@@ -37,8 +30,3 @@ class StoreSourceCatalog:
             enabled=enabled,
             function=invocation.plan() if invocation is not None else None,
         )
-
-    def record_invocations(
-        self, workspace_id: str, function_id: str, count: int, duration_ms: float
-    ) -> None:
-        self._usage.record_invocations(workspace_id, function_id, count, duration_ms)

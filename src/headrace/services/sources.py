@@ -15,11 +15,11 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from headrace.errors import ErrorCategory
 from headrace.security import Principal, Role
 from headrace.services import audit
-from headrace.services.authorization import can_view_function, require, require_member
-from headrace.services.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+from headrace.services.authorization import require, require_member, require_view_records
+from headrace.services.delivery_params import check_record_filter, delivery_period
+from headrace.services.errors import NotFound, Unprocessable
 from headrace.services.function_settings import schema_from_json
 from headrace.services.instances import (
     change_settings,
@@ -29,14 +29,13 @@ from headrace.services.instances import (
     set_initial_settings,
     shown_settings,
 )
-from headrace.services.periods import delivery_period
 from headrace.services.pinning import (
     ResourceType,
     SecretBoxSource,
     function_of_type,
     latest_version,
 )
-from headrace.services.redaction import REDACTED, SECRET_NAME
+from headrace.services.redaction import REDACTED, SECRET_NAME, redact, sensitive_values
 from headrace.services.webhooks import (
     WEBHOOK_PATH,
     WebhookSourceRef,
@@ -57,9 +56,6 @@ from headrace.store.sources import Source, SourceRepository
 
 WRITE_KEY_BYTES = 24
 """192 random bits, 32 url-safe characters: unguessable, and short enough to paste."""
-
-
-DELIVERY_STATUSES = ("delivered", "filtered", "retrying", "expired", "failed")
 
 
 class SourceKind(StrEnum):
@@ -197,20 +193,20 @@ class SourceService:
                 source.webhook_token = generate_webhook_token()
             SourceRepository(session).add(source)
             audit.record(session, principal, "source.created", "source", source.id, details)
-            return self._view(session, source)
+            return self._view(session, source, principal)
 
     def list_all(self, principal: Principal) -> list[SourceView]:
         require_member(principal)
         with self._sessions() as session:
             return [
-                self._view(session, s)
+                self._view(session, s, principal)
                 for s in SourceRepository(session).in_workspace(principal.workspace_id)
             ]
 
     def get(self, principal: Principal, source_id: str) -> SourceView:
         require_member(principal)
         with self._sessions() as session:
-            return self._view(session, find_source(session, principal, source_id))
+            return self._view(session, find_source(session, principal, source_id), principal)
 
     def update(
         self,
@@ -238,7 +234,7 @@ class SourceService:
                 )
             source.updated_at = utcnow()
             audit.record(session, principal, "source.updated", "source", source.id, details)
-            return self._view(session, source)
+            return self._view(session, source, principal)
 
     def delete(self, principal: Principal, source_id: str) -> None:
         """Its destinations stay, disconnected from it."""
@@ -263,7 +259,7 @@ class SourceService:
             audit.record(
                 session, principal, "source.webhook_token_rotated", "source", source.id, {}
             )
-            return self._view(session, source)
+            return self._view(session, source, principal)
 
     def find_webhook_source(self, token: str) -> WebhookSourceRef | None:
         """The FUNCTION source with this webhook token (enabled or not), for the webhook API."""
@@ -318,18 +314,11 @@ class SourceService:
         are only counted), and the objects its function set, most recent first. Needs
         SOURCE_ADMIN for the source or a functions role for its function: the requests
         are shown as received."""
-        if status is not None and status not in DELIVERY_STATUSES:
-            raise InvalidInput(
-                f"'status' must be one of {', '.join(DELIVERY_STATUSES)}.", field="status"
-            )
-        if category is not None and category not in {c.value for c in ErrorCategory}:
-            raise InvalidInput(
-                f"'category' must be one of {', '.join(c.value for c in ErrorCategory)}.",
-                field="category",
-            )
+        check_record_filter(status, category)
         with self._sessions() as session:
             source = find_source(session, principal, source_id)
-            _require_debug(principal, source)
+            require_view_records(principal, source.id, source.function_id)
+            secrets = sensitive_values(self._secrets(), [source])
             conn = session.connection()
             stored = recent_outcomes(
                 conn,
@@ -342,11 +331,15 @@ class SourceService:
                 conn, source.id, collection=collection, limit=limit
             )
         return DeliveryEventsView(
-            records=[_event_view(o) for o in stored], objects=[_object_view(o) for o in objects]
+            records=[_event_view(o, secrets) for o in stored],
+            objects=[_object_view(o) for o in objects],
         )
 
-    def _view(self, session: Session, source: Source) -> SourceView:
-        return _view(session, source, self._public_url)
+    def _view(self, session: Session, source: Source, principal: Principal) -> SourceView:
+        """The webhook URL carries the token that lets anyone post into the source: it is
+        shown only to members who may change the source."""
+        shown = principal.has_role(Role.SOURCE_ADMIN, source.id)
+        return _view(session, source, self._public_url if shown else None)
 
     def find_tracking_source(self, write_key: str) -> TrackingSourceRef | None:
         """The enabled TRACKING source with this write key, for the tracking API."""
@@ -366,28 +359,19 @@ def find_source(
     return source
 
 
-def _require_debug(principal: Principal, source: Source) -> None:
-    if principal.has_role(Role.SOURCE_ADMIN, source.id):
-        return
-    if source.function_id is not None and can_view_function(principal, source.function_id):
-        return
-    raise Forbidden(
-        f"This needs the {Role.SOURCE_ADMIN.value} role for {source.id} (or a functions role "
-        "for its function), which this token's member lacks."
-    )
-
-
-def _event_view(stored: StoredOutcome) -> DeliveryEventView:
+def _event_view(stored: StoredOutcome, secrets: list[str]) -> DeliveryEventView:
+    """A record as shown: the source's sensitive setting values redacted wherever they
+    appear, credential headers too."""
     return DeliveryEventView(
         request_id=stored.message_id,
         at=datetime.fromtimestamp(stored.at, UTC),
         status=stored.status,
         category=stored.category,
-        error=stored.error,
+        error=redact(stored.error, secrets),
         attempts=stored.attempts,
-        logs=stored.logs,
-        requests=stored.requests,
-        payload=redacted_request(stored.payload),
+        logs=redact(stored.logs, secrets),
+        requests=redact(stored.requests, secrets, credential_keys=True),
+        payload=redact(redacted_request(stored.payload), secrets),
     )
 
 
@@ -422,7 +406,8 @@ def _object_view(stored: SourceObject) -> SourceObjectView:
     )
 
 
-def _view(session: Session, source: Source, public_url: str = "") -> SourceView:
+def _view(session: Session, source: Source, public_url: str | None) -> SourceView:
+    """`public_url` None leaves the webhook URL out."""
     settings, sensitive = shown_settings(session, source)
     return SourceView(
         id=source.id,
@@ -436,5 +421,7 @@ def _view(session: Session, source: Source, public_url: str = "") -> SourceView:
         enabled=source.enabled,
         created_at=source.created_at,
         updated_at=source.updated_at,
-        webhook_url=webhook_url(public_url, source.webhook_token) if source.webhook_token else None,
+        webhook_url=webhook_url(public_url, source.webhook_token)
+        if source.webhook_token and public_url is not None
+        else None,
     )

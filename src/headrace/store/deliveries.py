@@ -32,6 +32,9 @@ from headrace.store.counters import add_to_counters
 from headrace.store.dedupe import MESSAGE_ID_LENGTH
 
 STATUS_LENGTH = 16
+
+DELIVERY_STATUSES = ("delivered", "retrying", "filtered", "expired", "failed")
+"""Every way a delivery (or a source's request) ends, or waits."""
 CATEGORY_LENGTH = 32
 
 delivery_counts = Table(
@@ -115,6 +118,12 @@ class DeliveryRecord:
     """Keep the record even for a plain delivery (debug capture is on)."""
 
 
+def is_kept(status: str, captured: bool) -> bool:
+    """Whether an outcome gets a full record (every one but a plain delivery, unless debug
+    capture is on); the others are only counted."""
+    return status != "delivered" or captured
+
+
 class DeliveryLog:
     """Writes outcomes in the caller's transaction: counters for every outcome, a full
     record for every one that is not a plain delivery."""
@@ -130,7 +139,7 @@ class DeliveryLog:
             latency[key] += o.latency_ms
         self._add_counts(conn, counts, latency)
         self._add_latency(conn, outcomes)
-        kept = [o for o in outcomes if o.status != "delivered" or o.captured]
+        kept = [o for o in outcomes if is_kept(o.status, o.captured)]
         if kept:
             conn.execute(
                 insert(delivery_records),

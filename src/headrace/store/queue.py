@@ -172,6 +172,21 @@ class WorkQueue:
         claimed.sort(key=lambda job: job.id)
         return claimed
 
+    def held(self, conn: Connection, claimed: Sequence[Job]) -> set[int]:
+        """The ids of `claimed` still held under their claim's lease (not taken over by
+        another worker after the lease ran out): only their outcomes may be recorded."""
+        tokens: dict[int, list[int]] = {}
+        for job in claimed:
+            tokens.setdefault(job.lease_token, []).append(job.id)
+        held: set[int] = set()
+        for token, ids in tokens.items():
+            held.update(
+                conn.execute(
+                    select(jobs.c.id).where(jobs.c.lease_token == token, jobs.c.id.in_(ids))
+                ).scalars()
+            )
+        return held
+
     def ack(self, conn: Connection, done: Iterable[Job]) -> None:
         """Remove finished jobs (delivered, or ended for good and recorded elsewhere)."""
         params = [{"job_id": job.id, "token": job.lease_token} for job in done]
@@ -217,14 +232,17 @@ class WorkQueue:
                 params,
             )
 
-    def due_targets(self, conn: Connection, queue: str, now: float) -> list[DueTarget]:
-        """For each target with due jobs in `queue`: how many, and since when the oldest
-        has been waiting."""
-        rows = conn.execute(
-            select(jobs.c.target_id, func.count(), func.min(jobs.c.available_at))
-            .where(jobs.c.queue == queue, jobs.c.available_at <= now)
-            .group_by(jobs.c.target_id)
-        ).all()
+    def due_targets(
+        self, conn: Connection, queue: str, now: float, *, target_id: str | None = None
+    ) -> list[DueTarget]:
+        """For each target (or only `target_id`) with due jobs in `queue`: how many, and
+        since when the oldest has been waiting."""
+        query = select(jobs.c.target_id, func.count(), func.min(jobs.c.available_at)).where(
+            jobs.c.queue == queue, jobs.c.available_at <= now
+        )
+        if target_id is not None:
+            query = query.where(jobs.c.target_id == target_id)
+        rows = conn.execute(query.group_by(jobs.c.target_id)).all()
         return [DueTarget(row[0], int(row[1]), float(row[2])) for row in rows]
 
     def depth(self, conn: Connection, queue: str) -> int:

@@ -1,0 +1,138 @@
+"""One destination that is down never holds back the others connected to the same source."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from headrace.pipeline import Deliverer, Router
+from headrace.pipeline.webhook import WebhookSender
+from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.store.queue import WorkQueue
+from tests.helpers import free_port
+from tests.pipeline import test_delivery
+from tests.pipeline.conftest import Receiver, StaticCatalog
+from tests.pipeline.test_delivery import SOURCE, Clock, ingest, statuses, track, webhook
+
+# The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
+# (route and deliver until idle; a retried job waits for the clock to move on).
+catalog = test_delivery.catalog
+clock = test_delivery.clock
+run = test_delivery.run
+
+EVENTS = 30
+HANGING_TIMEOUT_S = 2.0
+"""The webhook timeout of the test with an endpoint that never answers."""
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A webhook URL on 127.0.0.1 answered by `handler`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(params=["nothing-listens", "answers-503"])
+def dead_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an endpoint that is down: a port nobody listens on, or a server that
+    answers every request with 503."""
+    if request.param == "nothing-listens":
+        yield f"http://127.0.0.1:{free_port()}/hook"
+    else:
+        with serving(Unavailable) as url:
+            yield url
+
+
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    """The URL of an endpoint that takes each request and never answers it."""
+    released = threading.Event()
+
+    class Hanging(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            released.wait(30)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    with serving(Hanging) as url:
+        yield url
+        released.set()
+
+
+def test_a_dead_destination_does_not_hold_back_the_healthy_one_on_the_same_source(
+    engine: Engine,
+    catalog: StaticCatalog,
+    receiver: tuple[Receiver, str],
+    dead_url: str,
+    clock: Clock,
+    run: Any,
+) -> None:
+    state, healthy_url = receiver
+    catalog.add(SOURCE, webhook(dead_url, dest_id="dead"))
+    catalog.add(SOURCE, webhook(healthy_url, dest_id="healthy"))
+    sent = [track(f"m{i:02}") for i in range(EVENTS)]
+
+    ingest(engine, clock, *sent)
+    run()
+
+    assert sorted(e["messageId"] for e in state.events()) == [e["messageId"] for e in sent]
+    assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
+    assert statuses(engine, "dead") == {("retrying", "retry"): EVENTS}
+    with engine.connect() as conn:
+        assert WorkQueue().depth(conn, "deliver") == EVENTS
+
+
+def test_a_destination_that_never_answers_does_not_delay_the_healthy_one(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    receiver: tuple[Receiver, str],
+    hanging_url: str,
+    clock: Clock,
+) -> None:
+    state, healthy_url = receiver
+    catalog.add(SOURCE, webhook(hanging_url, dest_id="hanging"))
+    catalog.add(SOURCE, webhook(healthy_url, dest_id="healthy"))
+    ingest(engine, clock, *[track(f"m{i:02}") for i in range(EVENTS)])
+    Router(engine, catalog, clock=clock).run_once()
+    sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), timeout_s=HANGING_TIMEOUT_S)
+    deliverer = Deliverer(engine, catalog, pool, sender, clock=clock)
+    delivering = threading.Thread(target=deliverer.run_once)
+
+    delivering.start()
+    deadline = time.monotonic() + HANGING_TIMEOUT_S
+    while len(state.events()) < EVENTS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    arrived_before_the_timeout = len(state.events())
+    delivering.join()
+    deliverer.close()
+    sender.close()
+
+    assert arrived_before_the_timeout == EVENTS
+    assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
+    assert statuses(engine, "hanging") == {("retrying", "timeout"): EVENTS}
