@@ -197,9 +197,8 @@ class Authority:
     certificate: x509.Certificate
     directory: Path
 
-    def trusting_context(self) -> ssl.SSLContext:
-        pem = self.certificate.public_bytes(serialization.Encoding.PEM).decode()
-        return ssl.create_default_context(cadata=pem)
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def server_context(self, name: str) -> ssl.SSLContext:
         key = ec.generate_private_key(ec.SECP256R1())
@@ -287,7 +286,7 @@ def https_endpoint(authority: Authority) -> Iterator[Callable[[str], Endpoint]]:
 @pytest.fixture
 def https_sender(authority: Authority) -> Iterator[WebhookSender]:
     webhooks = WebhookSender(
-        EgressPolicy.allowing(["localhost"]), timeout_s=2.0, tls=authority.trusting_context()
+        EgressPolicy.allowing(["localhost"]), timeout_s=2.0, ca_pem=authority.pem()
     )
     yield webhooks
     webhooks.close()
@@ -601,7 +600,7 @@ def test_a_certificate_for_another_name_is_retried_and_never_posted_to(
 
     # Certificates get fixed (renewed, reissued): TLS failures are retried, not settings.
     assert attempt.category is ErrorCategory.RETRY
-    assert "CERTIFICATE_VERIFY_FAILED" in (attempt.error or "")
+    assert "TLS failed" in (attempt.error or "")
     assert server.received == []
 
 
@@ -698,3 +697,71 @@ def test_each_sending_thread_keeps_its_own_connection(
     assert len(endpoint.bodies()) == 20
     assert endpoint.connections == 4
     assert len({request.connection for request in endpoint.received}) == 4
+
+
+# -- several at once ----------------------------------------------------------------------
+
+
+def test_post_all_delivers_every_body_and_answers_in_order(
+    endpoint: Endpoint, sender: WebhookSender
+) -> None:
+    bodies = [b'{"n":%d}' % n for n in range(40)]
+
+    attempts = sender.post_all(endpoint.url(), {}, bodies)
+
+    assert len(attempts) == 40
+    assert [a.error for a in attempts if a.category is not None] == []
+    assert sorted(endpoint.bodies()) == sorted(bodies)
+
+
+def test_post_all_keeps_several_requests_in_flight_on_kept_alive_connections(
+    endpoint: Endpoint,
+) -> None:
+    webhooks = WebhookSender(LOOPBACK, timeout_s=2.0, concurrency=4)
+    try:
+        webhooks.post_all(endpoint.url(), {}, [BODY] * 20)
+        webhooks.post_all(endpoint.url(), {}, [BODY] * 20)
+    finally:
+        webhooks.close()
+
+    assert len(endpoint.bodies()) == 40
+    assert 1 < endpoint.connections <= 4
+
+
+def test_post_all_reports_each_outcome_for_its_own_body(sender: WebhookSender) -> None:
+    failing, healthy = Endpoint(), Endpoint()
+    failing.answer = Answer(status=503)
+    try:
+        first = sender.post_all(failing.url(), {}, [BODY] * 3)
+        second = sender.post_all(healthy.url(), {}, [BODY] * 3)
+    finally:
+        failing.stop()
+        healthy.stop()
+
+    assert [a.category for a in first] == [ErrorCategory.RETRY] * 3
+    assert [a.trace["status"] for a in first] == [503] * 3
+    assert [a.category for a in second] == [None] * 3
+
+
+def test_post_all_to_a_refused_url_refuses_every_body(endpoint: Endpoint) -> None:
+    webhooks = WebhookSender(EgressPolicy.allowing([]), timeout_s=2.0)
+
+    attempts = webhooks.post_all(endpoint.url(), {}, [BODY] * 5)
+    webhooks.close()
+
+    assert [a.category for a in attempts] == [ErrorCategory.INVALID_SETTINGS] * 5
+    assert endpoint.connections == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Evil": "a\r\nInjected: yes"}, {"Bad Name": "x"}, {"X-Snowman": "\u2603"}],
+)
+def test_a_header_http_cannot_carry_is_invalid_settings_and_never_sent(
+    endpoint: Endpoint, sender: WebhookSender, headers: dict[str, str]
+) -> None:
+    attempt = post(sender, endpoint.url(), headers)
+
+    assert attempt.category is ErrorCategory.INVALID_SETTINGS
+    assert "header" in (attempt.error or "")
+    assert endpoint.received == []

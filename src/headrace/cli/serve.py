@@ -1,4 +1,5 @@
-"""`headrace serve`: migrate, make the owner on first start, then run the HTTP API."""
+"""`headrace serve`: migrate, make the owner on first start, then run the HTTP API, with the
+pipeline (routing and delivery) in a `headrace worker` child process."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import uvicorn
 
 from headrace.api import create_app
 from headrace.cli.common import data_dir_option, load_settings, user_errors
+from headrace.cli.pipeline_process import PipelineProcess
 from headrace.config import Settings
 from headrace.log import configure_logging, get_logger
 from headrace.services import (
@@ -45,7 +47,7 @@ _log = get_logger("serve")
     help="Port to listen on [env HEADRACE_PORT; default 8080].",
 )
 def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Run headrace: the HTTP API on a database in the data directory.
+    """Run headrace: the HTTP API and the pipeline on a database in the data directory.
 
     The first start creates the database, a workspace named `default` and its owner
     API token, which is printed once and saved to DATA_DIR/owner.token (mode 0600).
@@ -56,15 +58,19 @@ def serve(data_dir: Path | None, host: str | None, port: int | None) -> None:
     with user_errors():
         prepare_data_dir(settings.data_dir)
         listener = bind_listener(settings.host, settings.port)
+        pipeline = PipelineProcess(settings)
         try:
-            services = Services(settings, open_store(settings))
+            services = Services(
+                settings, open_store(settings), pipeline=False, wake_elsewhere=pipeline.wake
+            )
             bootstrap = ensure_default_workspace(settings, services.sessions)
         except BaseException:
             listener.close()
             raise
     if bootstrap is not None:
         _announce_owner_token(bootstrap)
-    _run(settings, services, listener)
+    # The pipeline starts after migrations and the first workspace: its store is up to date.
+    _run(settings, services, listener, pipeline)
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -103,7 +109,9 @@ def _announce_owner_token(bootstrap: OwnerBootstrap) -> None:
     sys.stdout.flush()
 
 
-def _run(settings: Settings, services: Services, listener: socket.socket) -> None:
+def _run(
+    settings: Settings, services: Services, listener: socket.socket, pipeline: PipelineProcess
+) -> None:
     config = uvicorn.Config(
         create_app(settings, services),
         log_config=None,
@@ -120,8 +128,12 @@ def _run(settings: Settings, services: Services, listener: socket.socket) -> Non
         },
     )
     received: list[str] = []
-    with _signals_end_cleanly(received):
-        server.run(sockets=[listener])
+    pipeline.start()
+    try:
+        with _signals_end_cleanly(received):
+            server.run(sockets=[listener])
+    finally:
+        pipeline.stop()
     _log.info("shut down", extra={"signal": received[0] if received else None})
 
 

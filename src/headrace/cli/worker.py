@@ -6,7 +6,9 @@ they claim work with leases, so none steals another's jobs and a dead one's come
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -22,7 +24,13 @@ _log = get_logger("worker")
 
 @click.command()
 @data_dir_option
-def worker(data_dir: Path | None) -> None:
+@click.option(
+    "--attached",
+    is_flag=True,
+    hidden=True,
+    help="Run as `headrace serve`'s pipeline: wake on input, exit when stdin closes.",
+)
+def worker(data_dir: Path | None, attached: bool) -> None:
     """Route and deliver queued events until SIGTERM or SIGINT.
 
     `headrace serve` runs these workers too; start more with this command to deliver
@@ -40,8 +48,16 @@ def worker(data_dir: Path | None) -> None:
         received.append(signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if attached:
+        # serve's Ctrl-C reaches its whole process group: serve stops this process itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signals = (signal.SIGTERM,) if attached else (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, note) for sig in signals}
     services.start()
+    if attached:
+        threading.Thread(
+            target=_follow_parent, args=(services, stop), name="parent", daemon=True
+        ).start()
     try:
         while not stop.wait(1.0):
             pass
@@ -50,3 +66,17 @@ def worker(data_dir: Path | None) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _log.info("shut down", extra={"signal": received[0] if received else None})
+
+
+def _follow_parent(services: Services, stop: threading.Event) -> None:
+    """Wake the pipeline for every byte on stdin; stop when it ends (the parent is gone)."""
+    fd = sys.stdin.fileno()
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            stop.set()
+            return
+        services.wake_pipeline()

@@ -48,10 +48,6 @@ EACH_INVOKE_MAX = 50
 fails as a whole (a crash, a timeout) is retried event by event, so this bounds the work
 done twice."""
 
-WEBHOOK_CONCURRENCY = 8
-"""Webhook requests in flight at once per delivery worker (each sending thread keeps its
-own keep-alive connection)."""
-
 DESTINATION_CONCURRENCY = 8
 """Destinations of one claim delivered at once per delivery worker."""
 
@@ -64,7 +60,7 @@ def queue_for(plan: DestinationPlan) -> str:
     return QUEUE_BATCH if plan.batching else QUEUE_DELIVER
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One job's event on its way through a destination's steps."""
 
@@ -156,18 +152,12 @@ class Deliverer:
         self._usage_pending: dict[tuple[str, str], list[Any]] = {}
         """Invocations per (workspace, function) since the last settle, written with it."""
         self._usage_lock = threading.Lock()
-        # Enough sending threads for every destination delivered at once to use its share:
-        # a destination whose requests hang must not take the others' threads.
-        self._senders = ThreadPoolExecutor(
-            DESTINATION_CONCURRENCY * WEBHOOK_CONCURRENCY, thread_name_prefix="webhook"
-        )
         self._destinations = ThreadPoolExecutor(
             DESTINATION_CONCURRENCY, thread_name_prefix="destination"
         )
 
     def close(self) -> None:
         self._destinations.shutdown(wait=True)
-        self._senders.shutdown(wait=True)
 
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
         """Claim and settle one group of due jobs and every batch that is ready; the number
@@ -425,17 +415,11 @@ class Deliverer:
             self._end_failure(item, error)
 
     def _post_webhooks(self, plan: DestinationPlan, items: list[Item]) -> None:
-        url = plan.webhook_url or ""
-        headers = plan.webhook_headers
-
-        def post_all(share: list[Item]) -> None:
-            # One thread posts its share in turn over its own keep-alive connection.
-            for item in share:
-                self._end_webhook(item, self._webhooks.post(url, headers, item.raw))
-
-        shares = [items[i::WEBHOOK_CONCURRENCY] for i in range(WEBHOOK_CONCURRENCY)]
-        for done in self._senders.map(post_all, [share for share in shares if share]):
-            del done
+        # Several at once, from this destination's own thread (and its own connections).
+        bodies = [item.raw for item in items]
+        attempts = self._webhooks.post_all(plan.webhook_url or "", plan.webhook_headers, bodies)
+        for item, attempt in zip(items, attempts, strict=True):
+            self._end_webhook(item, attempt)
 
     def _post_batch(self, plan: DestinationPlan, items: list[Item]) -> None:
         body = b"[" + b",".join(item.raw for item in items) + b"]"

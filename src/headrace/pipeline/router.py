@@ -52,6 +52,9 @@ class Router:
             jobs = self._queue.claim(conn, QUEUE_ROUTE, max_jobs, self._lease_s, now)
             deliveries: list[NewJob] = []
             for job in jobs:
+                destinations = self._catalog.destinations_of_source(job.target_id)
+                if not destinations:
+                    continue  # nowhere to go: no need to read or remember the events
                 events = _events(job.payload)
                 if events is None:
                     # Ingest only queues lists of event objects: anything else is damage,
@@ -61,7 +64,6 @@ class Router:
                 fresh = self._seen.first_sightings(
                     conn, job.target_id, [str(e.get("messageId", "")) for e in events], now
                 )
-                destinations = self._catalog.destinations_of_source(job.target_id)
                 for event in events:
                     message_id = str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH]
                     if message_id not in fresh:

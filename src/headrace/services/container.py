@@ -51,16 +51,23 @@ class Services:
     """Everything the API calls into, built on one engine.
 
     `start` and `stop` bracket the life of the process: the pipeline workers (ingest,
-    delivery, retry) are started in `start` and drained in `stop`, so that `headrace serve`
-    runs the HTTP API and the workers in one process tree.
+    delivery, retry) are started in `start` and drained in `stop`. `headrace serve` runs
+    the HTTP API without them and the pipeline in a `headrace worker` child process.
     """
 
     def __init__(
-        self, settings: Settings, engine: Engine | None = None, *, pipeline: bool = True
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        pipeline: bool = True,
+        wake_elsewhere: Callable[[], None] | None = None,
     ) -> None:
         """Built on `engine` (default: one opened from `settings`), which `stop` disposes.
 
-        With `pipeline` (the default) `start` also starts the router and delivery workers.
+        With `pipeline` (the default) `start` also starts the router and delivery workers;
+        without it, `wake_elsewhere` tells a pipeline in another process that work was
+        queued.
         """
         self.settings = settings
         self.engine = engine if engine is not None else open_engine(settings.effective_database_url)
@@ -86,9 +93,10 @@ class Services:
         """What the pipeline runs: instances with their pinned code and decrypted settings."""
         self.delivery_health = DeliveryHealthService(self.sessions, self.secret_box)
         self.deliveries = DestinationDeliveryService(
-            self.sessions, self.secret_box, self.invocations.destination, self._wake_pipeline
+            self.sessions, self.secret_box, self.invocations.destination, self.wake_pipeline
         )
         self._run_pipeline = pipeline
+        self._wake_elsewhere = wake_elsewhere
         self._workers: PipelineWorkers | None = None
         self._deliverers: list[Deliverer] = []
         self._source_runner: SourceRunner | None = None
@@ -97,11 +105,11 @@ class Services:
             self.engine,
             self.sources.find_webhook_source,
             public_url=settings.effective_public_url,
-            on_accepted=self._wake_pipeline,
+            on_accepted=self.wake_pipeline,
         )
         self._webhooks: WebhookSender | None = None
         self.ingest = IngestService(
-            self.engine, self.sources.find_tracking_source, on_accepted=self._wake_pipeline
+            self.engine, self.sources.find_tracking_source, on_accepted=self.wake_pipeline
         )
 
     def secret_box(self) -> SecretBox:
@@ -154,7 +162,7 @@ class Services:
         catalog = CachedCatalog(self.invocations)
         webhooks = WebhookSender(self.egress_policy())
         self._webhooks = webhooks
-        router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self._wake_pipeline)
+        router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self.wake_pipeline)
         steps: dict[str, Callable[[], int]] = {
             "router": router.run_once,
             "maintenance": Maintenance(self.engine).run_once,
@@ -178,15 +186,18 @@ class Services:
             self._source_fetcher,
             policy=self.source_retry_policy(),
             lease_s=lease_s,
-            on_emitted=self._wake_pipeline,
+            on_emitted=self.wake_pipeline,
         )
         steps["source"] = self._source_runner.run_once
         self._workers = PipelineWorkers(steps)
         self._workers.start()
 
-    def _wake_pipeline(self) -> None:
+    def wake_pipeline(self) -> None:
+        """Work was queued: the pipeline looks at once rather than at its next poll."""
         if self._workers is not None:
             self._workers.wake()
+        elif self._wake_elsewhere is not None:
+            self._wake_elsewhere()
 
     def stop(self) -> None:
         # The pipeline drains first: jobs in flight finish (or their leases run out).

@@ -12,11 +12,10 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    insert,
-    select,
 )
 
 from headrace.store.base import ID_LENGTH, Base
+from headrace.store.queue import MAX_BOUND_VALUES, driver_sql, placeholders
 
 DEDUPE_WINDOW_S = 24 * 3600.0
 """A messageId seen from a source within this long is a duplicate."""
@@ -32,6 +31,17 @@ seen_messages = Table(
     PrimaryKeyConstraint("source_id", "message_id"),
 )
 
+# Inserts the ids not seen yet and renews those last seen before the window: the rows it
+# returns, exactly, are the first sightings (SQLite >= 3.35 and PostgreSQL alike).
+_RECORD = (
+    "INSERT INTO seen_messages (source_id, message_id, seen_at) VALUES {rows}"
+    " ON CONFLICT (source_id, message_id) DO UPDATE SET seen_at = excluded.seen_at"
+    " WHERE seen_messages.seen_at < ?"
+    " RETURNING message_id"
+)
+_RECORD_ROW = "(?, ?, ?)"
+_RECORD_ROWS_MAX = (MAX_BOUND_VALUES - 1) // _RECORD_ROW.count("?")
+
 
 class SeenMessages:
     def first_sightings(
@@ -42,31 +52,15 @@ class SeenMessages:
         Run it inside the transaction that enqueues the events (on SQLite, one that holds
         the write lock), so two routers cannot both see a message as new.
         """
-        ids = {m[:MESSAGE_ID_LENGTH] for m in message_ids}
-        if not ids:
-            return set()
-        rows = conn.execute(
-            select(seen_messages.c.message_id, seen_messages.c.seen_at).where(
-                seen_messages.c.source_id == source_id,
-                seen_messages.c.message_id.in_(list(ids)),
-            )
-        ).all()
+        ids = list({m[:MESSAGE_ID_LENGTH] for m in message_ids})
         fresh_cutoff = now - DEDUPE_WINDOW_S
-        recent = {row.message_id for row in rows if row.seen_at >= fresh_cutoff}
-        stale = {row.message_id for row in rows} - recent
-        if stale:
-            conn.execute(
-                delete(seen_messages).where(
-                    seen_messages.c.source_id == source_id,
-                    seen_messages.c.message_id.in_(list(stale)),
-                )
-            )
-        new = ids - recent
-        if new:
-            conn.execute(
-                insert(seen_messages),
-                [{"source_id": source_id, "message_id": m, "seen_at": now} for m in new],
-            )
+        new: set[str] = set()
+        for start in range(0, len(ids), _RECORD_ROWS_MAX):
+            chunk = ids[start : start + _RECORD_ROWS_MAX]
+            values = [value for m in chunk for value in (source_id, m, float(now))]
+            statement = _RECORD.format(rows=placeholders(len(chunk), _RECORD_ROW))
+            rows = conn.exec_driver_sql(driver_sql(conn, statement), (*values, fresh_cutoff))
+            new.update(message_id for (message_id,) in rows)
         return new
 
     def forget_before(self, conn: Connection, cutoff: float) -> int:

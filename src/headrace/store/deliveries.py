@@ -96,7 +96,7 @@ def bucket_latency_ms(bucket: int) -> float:
     return float(LATENCY_BASE ** (bucket + 0.5))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DeliveryRecord:
     workspace_id: str
     destination_id: str
