@@ -32,7 +32,20 @@ def services(settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def write_key(owner: Caller) -> str:
+    """A source connected to a webhook destination (which nothing delivers to here)."""
     source = owner.data(owner.post("/sources", {"name": "Web", "kind": "TRACKING"}), 201)
+    owner.data(
+        owner.post(
+            "/destinations",
+            {
+                "name": "Warehouse",
+                "kind": "WEBHOOK",
+                "sourceIds": [source["id"]],
+                "settings": {"url": "https://hooks.example/in"},
+            },
+        ),
+        201,
+    )
     key: str = source["writeKey"]
     return key
 
@@ -42,9 +55,12 @@ def basic(write_key: str) -> dict[str, str]:
 
 
 def queued_events(services: Services) -> list[dict[str, Any]]:
+    """The events queued for delivery, in the order they were accepted."""
     with services.engine.connect() as conn:
-        payloads = conn.execute(select(jobs.c.payload).where(jobs.c.queue == "route")).scalars()
-        return [event for payload in payloads for event in orjson.loads(payload)]
+        payloads = conn.execute(
+            select(jobs.c.payload).where(jobs.c.queue == "deliver").order_by(jobs.c.id)
+        ).scalars()
+        return [orjson.loads(payload) for payload in payloads]
 
 
 TRACK = {"userId": "u1", "event": "Signed Up", "properties": {"plan": "pro"}}
@@ -262,3 +278,28 @@ def test_a_source_disabled_while_in_use_stops_accepting_within_the_write_key_ttl
     time.sleep(WRITE_KEY_TTL_S + 0.1)
 
     assert client.post("/v1/track", json=TRACK, headers=basic(write_key)).status_code == 401
+
+
+def test_a_message_id_sent_again_is_accepted_but_queued_once(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    first = {**TRACK, "messageId": "m-1"}
+    client.post("/v1/track", json=first, headers=basic(write_key))
+
+    again = client.post("/v1/batch", json={"batch": [first, first]}, headers=basic(write_key))
+
+    assert again.status_code == 200
+    assert [e["messageId"] for e in queued_events(services)] == ["m-1"]
+
+
+def test_events_of_a_source_with_no_destination_are_counted_and_queue_nothing(
+    client: TestClient, services: Services, owner: Caller
+) -> None:
+    source = owner.data(owner.post("/sources", {"name": "Alone", "kind": "TRACKING"}), 201)
+
+    response = client.post("/v1/track", json=TRACK, headers=basic(source["writeKey"]))
+
+    assert response.status_code == 200
+    assert queued_events(services) == []
+    with services.engine.connect() as conn:
+        assert IntakeLog().totals(conn, source["id"]) == {("accepted", ""): 1}

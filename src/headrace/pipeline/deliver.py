@@ -166,6 +166,8 @@ class Deliverer:
 
     def _run_singles(self, max_jobs: int) -> int:
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_DELIVER, self._clock()):
+                return 0
             begin_immediate(conn)
             jobs = self._queue.claim(conn, QUEUE_DELIVER, max_jobs, self._lease_s, self._clock())
             conn.commit()
@@ -201,6 +203,8 @@ class Deliverer:
 
     def _run_batches(self) -> int:
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_BATCH, self._clock()):
+                return 0
             due = self._queue.due_targets(conn, QUEUE_BATCH, self._clock())
         claims: list[tuple[str, list[Job]]] = []
         for target in due:

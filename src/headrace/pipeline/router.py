@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from headrace.log import get_logger
 from headrace.pipeline.catalog import Catalog
@@ -20,12 +20,60 @@ QUEUE_ROUTE = "route"
 _log = get_logger("pipeline")
 
 ROUTE_CLAIM_MAX = 50
-"""Route jobs (each one ingest request's events) claimed at once."""
+"""Route jobs (each the events of one source function call) claimed at once."""
+
+
+class FanOut:
+    """Turns a source's accepted events into delivery jobs, one per destination each event
+    goes to, skipping messageIds the source already sent within the dedupe window.
+
+    Run it in the transaction that enqueues the jobs it returns: the tracking API does so
+    as it accepts events, the router for events that source functions emitted.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._seen = SeenMessages()
+
+    def jobs(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        source_id: str,
+        events: Sequence[dict[str, Any]],
+        first_enqueued_at: float,
+        now: float,
+    ) -> list[NewJob]:
+        destinations = self._catalog.destinations_of_source(source_id)
+        if not destinations or not events:
+            return []  # nowhere to go: nothing to deliver, nothing to remember
+        ids = [str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH] for event in events]
+        fresh = self._seen.first_sightings(conn, source_id, ids, now)
+        deliveries: list[NewJob] = []
+        for event, message_id in zip(events, ids, strict=True):
+            if message_id not in fresh:
+                continue  # a duplicate, or a repeat within these very events
+            fresh.discard(message_id)
+            raw = orjson.dumps(event)
+            integrations = event.get("integrations")
+            deliveries.extend(
+                NewJob(
+                    queue=queue_for(destination),
+                    workspace_id=workspace_id,
+                    target_id=destination.id,
+                    payload=raw,
+                    first_enqueued_at=first_enqueued_at,
+                    not_before=now,
+                )
+                for destination in destinations
+                if selects(integrations, destination.names)
+            )
+        return deliveries
 
 
 class Router:
-    """Claims route jobs and fans their events out to delivery jobs, in one transaction,
-    skipping messageIds the source already sent within the dedupe window."""
+    """Claims route jobs (events that source functions emitted) and fans their events out to
+    delivery jobs, in one transaction."""
 
     def __init__(
         self,
@@ -39,50 +87,29 @@ class Router:
         """`on_routed` is called after delivery jobs were enqueued (to wake deliverers)."""
         self._engine = engine
         self._on_routed = on_routed
-        self._catalog = catalog
+        self._fan_out = FanOut(catalog)
         self._lease_s = lease_s
         self._clock = clock
         self._queue = WorkQueue()
-        self._seen = SeenMessages()
 
     def run_once(self, max_jobs: int = ROUTE_CLAIM_MAX) -> int:
         now = self._clock()
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_ROUTE, now):
+                return 0
             begin_immediate(conn)
             jobs = self._queue.claim(conn, QUEUE_ROUTE, max_jobs, self._lease_s, now)
             deliveries: list[NewJob] = []
             for job in jobs:
-                destinations = self._catalog.destinations_of_source(job.target_id)
-                if not destinations:
-                    continue  # nowhere to go: no need to read or remember the events
                 events = _events(job.payload)
                 if events is None:
-                    # Ingest only queues lists of event objects: anything else is damage,
-                    # and must not hold up every job behind it.
+                    # Only lists of event objects are queued: anything else is damage, and
+                    # must not hold up every job behind it.
                     _log.error("unreadable route job dropped", extra={"job": job.id})
                     continue
-                fresh = self._seen.first_sightings(
-                    conn, job.target_id, [str(e.get("messageId", "")) for e in events], now
+                deliveries += self._fan_out.jobs(
+                    conn, job.workspace_id, job.target_id, events, job.first_enqueued_at, now
                 )
-                for event in events:
-                    message_id = str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH]
-                    if message_id not in fresh:
-                        continue  # a duplicate, or a repeat within this very request
-                    fresh.discard(message_id)
-                    raw = orjson.dumps(event)
-                    integrations = event.get("integrations")
-                    deliveries.extend(
-                        NewJob(
-                            queue=queue_for(destination),
-                            workspace_id=job.workspace_id,
-                            target_id=destination.id,
-                            payload=raw,
-                            first_enqueued_at=job.first_enqueued_at,
-                            not_before=now,
-                        )
-                        for destination in destinations
-                        if selects(integrations, destination.names)
-                    )
             self._queue.enqueue(conn, deliveries)
             self._queue.ack(conn, jobs)
             conn.commit()

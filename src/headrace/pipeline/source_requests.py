@@ -127,6 +127,8 @@ class SourceRunner:
     def run_once(self, max_jobs: int = SOURCE_CONCURRENCY) -> int:
         """Claim and settle one batch of due requests; the number claimed (0 when idle)."""
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_SOURCE, self._clock()):
+                return 0
             begin_immediate(conn)
             jobs = self._queue.claim(conn, QUEUE_SOURCE, max_jobs, self._lease_s, self._clock())
             conn.commit()

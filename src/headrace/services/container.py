@@ -108,8 +108,13 @@ class Services:
             on_accepted=self.wake_pipeline,
         )
         self._webhooks: WebhookSender | None = None
+        self.catalog = CachedCatalog(self.invocations)
+        """Where events go, remembered for a moment: read per ingest request and per job."""
         self.ingest = IngestService(
-            self.engine, self.sources.find_tracking_source, on_accepted=self.wake_pipeline
+            self.engine,
+            self.sources.find_tracking_source,
+            self.catalog,
+            on_accepted=self.wake_pipeline,
         )
 
     def secret_box(self) -> SecretBox:
@@ -159,7 +164,7 @@ class Services:
 
     def _start_pipeline(self) -> None:
         lease_s = self.settings.lease_s or DEFAULT_LEASE_S
-        catalog = CachedCatalog(self.invocations)
+        catalog = self.catalog
         webhooks = WebhookSender(self.egress_policy())
         self._webhooks = webhooks
         router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self.wake_pipeline)

@@ -16,10 +16,11 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Engine
 
-from headrace.pipeline import QUEUE_ROUTE
+from headrace.pipeline.catalog import Catalog
+from headrace.pipeline.router import FanOut
 from headrace.spec import EVENT_TYPES, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, prepare_event
 from headrace.store.intake import IntakeLog
-from headrace.store.queue import NewJob, WorkQueue
+from headrace.store.queue import WorkQueue
 
 BATCH_PATHS = ("batch", "import")
 
@@ -103,10 +104,14 @@ class IngestService:
         self,
         engine: Engine,
         find_source: SourceLookup,
+        catalog: Catalog,
         on_accepted: Callable[[], None] = lambda: None,
     ) -> None:
+        """`catalog` says where a source's events go: each accepted event is queued for
+        delivery to each of them, in the transaction that makes it durable."""
         self._engine = engine
         self._find_source = find_source
+        self._fan_out = FanOut(catalog)
         self._on_accepted = on_accepted
         self._known: dict[str, tuple[float, TrackingSource]] = {}
         self._queue = WorkQueue()
@@ -135,8 +140,7 @@ class IngestService:
                 rejected.append({"index": index, "reason": reason})
             else:
                 accepted.append(event)
-        self._commit(source, accepted, rejected)
-        if accepted:
+        if self._commit(source, accepted, rejected):
             self._on_accepted()
         return IngestResult(accepted=len(accepted), rejected=rejected)
 
@@ -188,22 +192,15 @@ class IngestService:
 
     def _commit(
         self, source: TrackingSource, accepted: list[dict[str, Any]], rejected: list[dict[str, Any]]
-    ) -> None:
+    ) -> bool:
+        """Queue the accepted events' deliveries and count the request, in one transaction;
+        whether any delivery was queued."""
         now = time.time()
         reasons = Counter(str(r["reason"]) for r in rejected)
         with self._engine.begin() as conn:
-            if accepted:
-                self._queue.enqueue(
-                    conn,
-                    [
-                        NewJob(
-                            queue=QUEUE_ROUTE,
-                            workspace_id=source.workspace_id,
-                            target_id=source.id,
-                            payload=orjson.dumps(accepted),
-                            first_enqueued_at=now,
-                            not_before=now,
-                        )
-                    ],
-                )
+            deliveries = self._fan_out.jobs(
+                conn, source.workspace_id, source.id, accepted, now, now
+            )
+            self._queue.enqueue(conn, deliveries)
             self._intake.write(conn, source.id, int(now // 60), len(accepted), reasons)
+        return bool(deliveries)

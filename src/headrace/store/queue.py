@@ -84,6 +84,7 @@ _CLAIM = (
 
 _HELD = "SELECT id FROM jobs WHERE lease_token = ? AND id IN ({ids})"
 _ACK = "DELETE FROM jobs WHERE lease_token = ? AND id IN ({ids})"
+_HAS_DUE = "SELECT 1 FROM jobs WHERE queue = ? AND available_at <= ? LIMIT 1"
 _RETRY = (
     "UPDATE jobs SET available_at = ?, attempts = attempts + 1, lease_token = NULL,"
     " last_error = ? WHERE id = ? AND lease_token = ?"
@@ -227,6 +228,13 @@ class WorkQueue:
             query = query.where(jobs.c.target_id == target_id)
         rows = conn.execute(query.group_by(jobs.c.target_id)).all()
         return [DueTarget(row[0], int(row[1]), float(row[2])) for row in rows]
+
+    def has_due(self, conn: Connection, queue: str, now: float) -> bool:
+        """Whether `queue` has a job that may be claimed now: a read that takes no write
+        lock, so an idle worker's poll does not queue behind the writers."""
+        row = conn.exec_driver_sql(driver_sql(conn, _HAS_DUE), (queue, now)).first()
+        conn.rollback()  # end the read: a following claim begins its own transaction
+        return row is not None
 
     def depth(self, conn: Connection, queue: str) -> int:
         count = conn.execute(select(func.count()).where(jobs.c.queue == queue)).scalar_one()
