@@ -27,8 +27,9 @@ from headrace.pipeline.filters import ActionType, run_filters
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookAttempt, WebhookSender, category_for_status
 from headrace.runtime import SandboxPool
+from headrace.store.database import write_transaction
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord, is_kept
-from headrace.store.queue import DueTarget, Job, Retry, WorkQueue, begin_immediate
+from headrace.store.queue import DueTarget, Job, Retry, WorkQueue
 from headrace.store.usage import UsageRepository
 
 QUEUE_DELIVER = "deliver"
@@ -37,7 +38,7 @@ QUEUE_DELIVER = "deliver"
 QUEUE_BATCH = "batch"
 """Jobs of batching destinations, claimed per destination as whole batches."""
 
-DELIVER_CLAIM_MAX = 200
+DELIVER_CLAIM_MAX = 500
 """Jobs one delivery step claims at once (spread over their destinations)."""
 
 CALL_FAILURES_OF_ONE_EVENT = frozenset({"Timeout", "WorkerCrashed"})
@@ -168,9 +169,8 @@ class Deliverer:
         with self._engine.connect() as conn:
             if not self._queue.has_due(conn, QUEUE_DELIVER, self._clock()):
                 return 0
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             jobs = self._queue.claim(conn, QUEUE_DELIVER, max_jobs, self._lease_s, self._clock())
-            conn.commit()
         if not jobs:
             return 0
         by_destination: dict[str, list[Job]] = defaultdict(list)
@@ -196,10 +196,8 @@ class Deliverer:
                 self._extend([job for future in pending for job in groups[future]])
 
     def _extend(self, jobs: list[Job]) -> None:
-        with self._engine.connect() as conn:
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             self._queue.extend(conn, jobs, self._clock() + self._lease_s)
-            conn.commit()
 
     def _run_batches(self) -> int:
         with self._engine.connect() as conn:
@@ -212,8 +210,7 @@ class Deliverer:
             if plan is not None and not self._batch_ready(plan, target):
                 continue
             size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
-            with self._engine.connect() as conn:
-                begin_immediate(conn)
+            with write_transaction(self._engine) as conn:
                 now = self._clock()
                 # Another worker may have taken part of it since: decide again under the lock.
                 [target] = self._queue.due_targets(
@@ -225,7 +222,6 @@ class Deliverer:
                     )
                     if jobs:
                         claims.append((target.target_id, jobs))
-                conn.commit()
         self._deliver_side_by_side(claims, batched=True)
         return sum(len(jobs) for _target, jobs in claims)
 
@@ -467,8 +463,7 @@ class Deliverer:
         done: list[Job] = []
         retries: list[Retry] = []
         records: list[DeliveryRecord] = []
-        with self._engine.connect() as conn:
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             # A job whose lease ran out may be with another worker now: its outcome is
             # that worker's to record.
             held = self._queue.held(conn, [item.job for item in items])
@@ -493,7 +488,6 @@ class Deliverer:
             self._queue.retry(conn, retries)
             self._log.write(conn, records)
             self._write_usage(conn)
-            conn.commit()
 
     def _record(self, item: Item, status: str, now: float) -> DeliveryRecord:
         job = item.job

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from headrace.store.database import write_transaction
 from headrace.store.dedupe import DEDUPE_WINDOW_S, SeenMessages
 from headrace.store.deliveries import prune_records
-from headrace.store.queue import begin_immediate
 
 MAINTENANCE_EVERY_S = 60.0
 """How often the housekeeping runs."""
@@ -29,10 +29,8 @@ class Maintenance:
         now = self._clock()
         if now < self._next_run:
             return 0
-        with self._engine.connect() as conn:
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             self._seen.forget_before(conn, now - DEDUPE_WINDOW_S)
             prune_records(conn, now)
-            conn.commit()
         self._next_run = now + MAINTENANCE_EVERY_S
         return 0

@@ -13,8 +13,9 @@ from headrace.log import get_logger
 from headrace.pipeline.catalog import Catalog
 from headrace.pipeline.deliver import DEFAULT_LEASE_S, queue_for
 from headrace.pipeline.integrations import selects
+from headrace.store.database import write_transaction
 from headrace.store.dedupe import MESSAGE_ID_LENGTH, SeenMessages
-from headrace.store.queue import NewJob, WorkQueue, begin_immediate
+from headrace.store.queue import NewJob, WorkQueue
 
 QUEUE_ROUTE = "route"
 _log = get_logger("pipeline")
@@ -97,7 +98,7 @@ class Router:
         with self._engine.connect() as conn:
             if not self._queue.has_due(conn, QUEUE_ROUTE, now):
                 return 0
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             jobs = self._queue.claim(conn, QUEUE_ROUTE, max_jobs, self._lease_s, now)
             deliveries: list[NewJob] = []
             for job in jobs:
@@ -112,7 +113,6 @@ class Router:
                 )
             self._queue.enqueue(conn, deliveries)
             self._queue.ack(conn, jobs)
-            conn.commit()
         if deliveries:
             self._on_routed()
         return len(jobs)

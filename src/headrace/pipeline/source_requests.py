@@ -23,9 +23,10 @@ from headrace.pipeline.router import QUEUE_ROUTE
 from headrace.runtime import SandboxPool
 from headrace.runtime.egress import Fetcher
 from headrace.spec import prepare_event
+from headrace.store.database import write_transaction
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord
 from headrace.store.intake import IntakeLog
-from headrace.store.queue import Job, NewJob, Retry, WorkQueue, begin_immediate
+from headrace.store.queue import Job, NewJob, Retry, WorkQueue
 from headrace.store.source_objects import (
     COLLECTION_MAX_LENGTH,
     OBJECT_ID_MAX_LENGTH,
@@ -129,9 +130,8 @@ class SourceRunner:
         with self._engine.connect() as conn:
             if not self._queue.has_due(conn, QUEUE_SOURCE, self._clock()):
                 return 0
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             jobs = self._queue.claim(conn, QUEUE_SOURCE, max_jobs, self._lease_s, self._clock())
-            conn.commit()
         if not jobs:
             return 0
         runs = list(self._calls.map(self._run, jobs))
@@ -256,8 +256,7 @@ class SourceRunner:
                     latency_ms=(now - job.first_enqueued_at) * 1000,
                 )
             )
-        with self._engine.connect() as conn:
-            begin_immediate(conn)
+        with write_transaction(self._engine) as conn:
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
             self._queue.enqueue(conn, routed)
@@ -274,7 +273,6 @@ class SourceRunner:
                 if run.invocation is not None:
                     workspace_id, function_id, duration_ms = run.invocation
                     self._usage.add(conn, workspace_id, function_id, today, 1, duration_ms)
-            conn.commit()
         if routed:
             self._on_emitted()
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from headrace.pipeline.catalog import Catalog
 from headrace.pipeline.router import FanOut
 from headrace.spec import EVENT_TYPES, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, prepare_event
+from headrace.store.database import write_transaction
 from headrace.store.intake import IntakeLog
 from headrace.store.queue import WorkQueue
 
@@ -197,7 +198,7 @@ class IngestService:
         whether any delivery was queued."""
         now = time.time()
         reasons = Counter(str(r["reason"]) for r in rejected)
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             deliveries = self._fan_out.jobs(
                 conn, source.workspace_id, source.id, accepted, now, now
             )

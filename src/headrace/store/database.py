@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +54,69 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
+
+
+def begin_immediate(conn: Connection) -> None:
+    """On SQLite, take the write lock now: a claim that reads then writes must not fail
+    half-way with SQLITE_BUSY when two processes race for the same jobs."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that holds the database's write lock; committed when
+    the block ends, rolled back if it raises.
+
+    On a SQLite file, the pipeline's writers (threads and processes) first take turns
+    through a file lock beside the database: the next writer is woken the moment the lock
+    is free, instead of retrying in SQLite's busy handler, which sleeps 1-100 ms a time.
+    """
+    with _writer_turns(engine), engine.connect() as conn:
+        begin_immediate(conn)
+        yield conn
+        conn.commit()
+
+
+class _WriterTurns:
+    """One writer at a time: a lock between this process's threads, then a file lock
+    between processes (flock waits in the kernel and wakes the next waiter at once)."""
+
+    def __init__(self, path: Path) -> None:
+        self._threads = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_turns: weakref.WeakKeyDictionary[Engine, _WriterTurns] = weakref.WeakKeyDictionary()
+_turns_lock = threading.Lock()
+
+
+def _writer_turns(engine: Engine) -> AbstractContextManager[None]:
+    path = sqlite_path(engine)
+    if path is None:
+        return nullcontext()  # PostgreSQL's row locks need no turns; memory has one writer
+    with _turns_lock:
+        turns = _turns.get(engine)
+        if turns is None:
+            turns = _turns[engine] = _WriterTurns(path.with_name(path.name + "-writers.lock"))
+        return turns
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 
 from headrace.store.base import ID_LENGTH, Base, Payload
+from headrace.store.database import begin_immediate as begin_immediate
 
 QUEUE_NAME_LENGTH = 16
 
@@ -273,10 +274,3 @@ def _by_lease(held: Iterable[Job]) -> Iterator[tuple[int, list[int]]]:
     for token, ids in ids_by_token.items():
         for start in range(0, len(ids), IN_LIST_MAX):
             yield token, ids[start : start + IN_LIST_MAX]
-
-
-def begin_immediate(conn: Connection) -> None:
-    """On SQLite, take the write lock now: a claim that reads then writes must not fail
-    half-way with SQLITE_BUSY when two processes race for the same jobs."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
