@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from tests.helpers import free_port, start_server  # noqa: E402
 
 from headrace.store import open_engine, upgrade_to_head  # noqa: E402
-from headrace.store.queue import NewJob, WorkQueue, begin_immediate  # noqa: E402
+from headrace.store.database import begin_immediate  # noqa: E402
+from headrace.store.queue import NewJob, WorkQueue  # noqa: E402
 
 BATCH_EVENTS = 100
 INGEST_SECONDS = 5.0

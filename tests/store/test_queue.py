@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from headrace.store.database import open_engine
-from headrace.store.queue import Job, NewJob, Retry, WorkQueue, begin_immediate, jobs
+from headrace.store.database import begin_immediate, open_engine
+from headrace.store.queue import Job, NewJob, Retry, WorkQueue, jobs
 
 NOW = 1_000_000.0
 
@@ -121,3 +121,18 @@ def test_jobs_taken_over_after_their_lease_are_no_longer_held(engine: Engine) ->
 
     assert held == {job.id for job in first} - {job.id for job in second}
     assert len(held) == 1
+
+
+def test_has_due_sees_only_jobs_that_may_be_claimed_now(engine: Engine) -> None:
+    queue = WorkQueue()
+    with engine.connect() as conn:
+        assert not queue.has_due(conn, "deliver", NOW)
+    enqueue(engine, new_job(not_before=NOW + 10))
+
+    with engine.connect() as conn:
+        assert not queue.has_due(conn, "deliver", NOW)
+        assert queue.has_due(conn, "deliver", NOW + 10)
+        assert not queue.has_due(conn, "batch", NOW + 10)
+    claim(engine, now=NOW + 10)
+    with engine.connect() as conn:
+        assert not queue.has_due(conn, "deliver", NOW + 11)  # held under its lease

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
 from headrace.store import open_engine, upgrade_to_head
+from headrace.store.database import begin_immediate
 from headrace.store.dedupe import DEDUPE_WINDOW_S, MESSAGE_ID_LENGTH, SeenMessages
 from headrace.store.queue import (
     IN_LIST_MAX,
     NewJob,
     Retry,
     WorkQueue,
-    begin_immediate,
     driver_sql,
     jobs,
 )
@@ -148,5 +148,3 @@ def test_statements_use_the_drivers_placeholders() -> None:
     assert driver_sql(on_driver("qmark"), "id = ? AND x = ?") == "id = ? AND x = ?"
     assert driver_sql(on_driver("pyformat"), "id = ? AND x = ?") == "id = %s AND x = %s"
     assert driver_sql(on_driver("format"), "id = ?") == "id = %s"
-    with pytest.raises(NotImplementedError):
-        driver_sql(on_driver("named"), "id = ?")

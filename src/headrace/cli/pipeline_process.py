@@ -45,15 +45,18 @@ class PipelineProcess:
         self._watcher.start()
 
     def wake(self) -> None:
-        """Tell the pipeline work is waiting (never blocks: a full pipe means it knows)."""
-        fd = self._wake_fd
-        if fd is None:
-            return
-        try:
-            os.write(fd, b"\x01")
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EPIPE, errno.EBADF):
-                raise
+        """Tell the pipeline work is waiting (never blocks: a full pipe means it knows).
+
+        Under the lock that closes the pipe, so a closed descriptor's number, reused by
+        another file, is never written to."""
+        with self._lock:
+            if self._wake_fd is None:
+                return
+            try:
+                os.write(self._wake_fd, b"\x01")
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EPIPE):
+                    raise
 
     def stop(self) -> None:
         """Close the pipe (the child drains and exits), wait for it, kill it if it hangs."""

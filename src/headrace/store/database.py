@@ -21,6 +21,11 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long a SQLite connection waits for another writer before giving up."""
 
 
+PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+"""The positional placeholder of each driver paramstyle headrace can use (sqlite3; psycopg,
+psycopg2, pg8000): the queue's hot paths run prebuilt SQL with positional values."""
+
+
 class StoreError(Exception):
     """The database cannot be opened or used; the message is one sentence for users."""
 
@@ -39,6 +44,12 @@ def open_engine(url: str) -> Engine:
     except (ImportError, SQLAlchemyError) as exc:
         safe = parsed.render_as_string(hide_password=True)
         raise StoreError(f"The database URL {safe} cannot be used: {exc}.") from None
+    if engine.dialect.paramstyle not in PLACEHOLDERS:
+        safe = parsed.render_as_string(hide_password=True)
+        raise StoreError(
+            f"The database URL {safe} uses a driver headrace does not support (its parameter "
+            f"style is {engine.dialect.paramstyle!r}); use SQLite or PostgreSQL with psycopg."
+        )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
     return engine

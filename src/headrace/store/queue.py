@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 
 from headrace.store.base import ID_LENGTH, Base, Payload
-from headrace.store.database import begin_immediate as begin_immediate
+from headrace.store.database import PLACEHOLDERS
 
 QUEUE_NAME_LENGTH = 16
 
@@ -233,9 +233,7 @@ class WorkQueue:
     def has_due(self, conn: Connection, queue: str, now: float) -> bool:
         """Whether `queue` has a job that may be claimed now: a read that takes no write
         lock, so an idle worker's poll does not queue behind the writers."""
-        row = conn.exec_driver_sql(driver_sql(conn, _HAS_DUE), (queue, now)).first()
-        conn.rollback()  # end the read: a following claim begins its own transaction
-        return row is not None
+        return conn.exec_driver_sql(driver_sql(conn, _HAS_DUE), (queue, now)).first() is not None
 
     def depth(self, conn: Connection, queue: str) -> int:
         count = conn.execute(select(func.count()).where(jobs.c.queue == queue)).scalar_one()
@@ -251,13 +249,9 @@ class WorkQueue:
 
 def driver_sql(conn: Connection, statement: str) -> str:
     """`statement`, written with `?` placeholders, in the paramstyle of the connection's
-    driver, for `conn.exec_driver_sql` with positional values."""
-    paramstyle = conn.dialect.paramstyle
-    if paramstyle == "qmark":  # sqlite3
-        return statement
-    if paramstyle in ("format", "pyformat"):  # psycopg, psycopg2, pg8000
-        return statement.replace("?", "%s")
-    raise NotImplementedError(f"no positional placeholders for paramstyle {paramstyle!r}")
+    driver (open_engine only opens drivers that have one), for `conn.exec_driver_sql`."""
+    placeholder = PLACEHOLDERS[conn.dialect.paramstyle]
+    return statement if placeholder == "?" else statement.replace("?", placeholder)
 
 
 def placeholders(count: int, each: str = "?") -> str:
