@@ -1,9 +1,10 @@
 """A fast HTTP/1.1 receiver for benchmarks: counts POSTed events, answers 200 at once.
 
 Runs in its own process (`python bench/sink.py PORT STATS_FILE`) so that receiving does
-not share an interpreter lock with what is measured. Every second it writes
-`{"events": n, "latency_ms": [...]}` to STATS_FILE, where latencies are from each event's
-`receivedAt` stamp (or the `sentAt` the benchmark put in `properties`) to its arrival.
+not share an interpreter lock with what is measured. Within 50 ms of a change it writes
+`{"events": n, "last_at": t, "latency_ms": [...]}` to STATS_FILE: `last_at` is when the
+latest event arrived (`time.time()`), latencies are from the `benchSentAt` the benchmark
+put in an event's `properties` to its arrival.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\
 class Stats:
     def __init__(self) -> None:
         self.events = 0
+        self.last_at = 0.0
         self.latency_ms: list[float] = []
 
     def record(self, body: bytes) -> None:
@@ -29,6 +31,7 @@ class Stats:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             return
+        self.last_at = now
         for event in parsed if isinstance(parsed, list) else [parsed]:
             self.events += 1
             sent = (event.get("properties") or {}).get("benchSentAt")
@@ -70,12 +73,16 @@ async def serve(port: int, stats_file: Path) -> None:
     stats = Stats()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Receiver(stats), "127.0.0.1", port, backlog=1024)
+    written = -1
     async with server:
         while True:
-            await asyncio.sleep(0.5)
-            stats_file.write_bytes(
-                orjson.dumps({"events": stats.events, "latency_ms": stats.latency_ms})
-            )
+            await asyncio.sleep(0.05)
+            if stats.events == written:
+                continue
+            written = stats.events
+            numbers = {"events": written, "last_at": stats.last_at, "latency_ms": stats.latency_ms}
+            stats_file.with_suffix(".tmp").write_bytes(orjson.dumps(numbers))
+            stats_file.with_suffix(".tmp").replace(stats_file)
 
 
 if __name__ == "__main__":

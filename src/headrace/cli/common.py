@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,3 +49,11 @@ def load_settings(**overrides: Any) -> Settings:
 def configure_quiet_logging(settings: Settings) -> None:
     """Commands other than serve print results, so only warnings are logged unless debugging."""
     configure_logging("debug" if settings.log_level == "debug" else "warning")
+
+
+def freeze_startup_objects() -> None:
+    """Leave what startup built (imported modules, the app, the services) out of the garbage
+    collector's passes from now on: a long-running process otherwise walks all of it on
+    every full collection, which event traffic triggers a few times a second."""
+    gc.collect()
+    gc.freeze()

@@ -16,7 +16,12 @@ import click
 import uvicorn
 
 from headrace.api import create_app
-from headrace.cli.common import data_dir_option, load_settings, user_errors
+from headrace.cli.common import (
+    data_dir_option,
+    freeze_startup_objects,
+    load_settings,
+    user_errors,
+)
 from headrace.cli.pipeline_process import PipelineProcess
 from headrace.config import Settings
 from headrace.log import configure_logging, get_logger
@@ -112,8 +117,10 @@ def _announce_owner_token(bootstrap: OwnerBootstrap) -> None:
 def _run(
     settings: Settings, services: Services, listener: socket.socket, pipeline: PipelineProcess
 ) -> None:
+    app = create_app(settings, services)
+    freeze_startup_objects()
     config = uvicorn.Config(
-        create_app(settings, services),
+        app,
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_TIMEOUT_S,

@@ -15,7 +15,12 @@ from types import FrameType
 
 import click
 
-from headrace.cli.common import data_dir_option, load_settings, user_errors
+from headrace.cli.common import (
+    data_dir_option,
+    freeze_startup_objects,
+    load_settings,
+    user_errors,
+)
 from headrace.log import configure_logging, get_logger
 from headrace.services import Services, open_store, prepare_data_dir
 
@@ -53,6 +58,7 @@ def worker(data_dir: Path | None, attached: bool) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     signals = (signal.SIGTERM,) if attached else (signal.SIGTERM, signal.SIGINT)
     previous = {sig: signal.signal(sig, note) for sig in signals}
+    freeze_startup_objects()
     services.start()
     if attached:
         threading.Thread(
