@@ -4,7 +4,11 @@ destination behind an identity insert function.
 Run with `python bench/pipeline.py` (from the repository, in the project's environment).
 Prints a table, then one JSON line: {"queue_floor_per_s", "ingest_events_per_s",
 "ingest_p99_ms", "e2e_events_per_s", "latency_p50_ms", "latency_p99_ms",
-"e2e_filtered_events_per_s", "e2e_batched_events_per_s"}.
+"e2e_filtered_events_per_s", "e2e_batched_events_per_s", "e2e_cpu_us_per_event"}.
+Each destination gets a few events before it is timed (its sandbox started, its plan
+cached); end to end runs from the first request to the sink's last arrival, and its CPU per
+event is split by process: serve (ingest), the pipeline child with its sandboxes, the sink
+and this client, all sharing the machine's cores.
 Targets on a 2-core machine: ingest >= 30k events/s, end to end >= 15k events/s (at least
 half the queue floor), p99 latency <= 250 ms at 2k events/s; a three-condition filter costs
 under 5 % of end-to-end throughput.
@@ -12,6 +16,7 @@ under 5 % of end-to-end throughput.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -86,6 +91,62 @@ def queue_floor(tmp: Path) -> float:
         done += len(claimed)
     engine.dispose()
     return FLOOR_JOBS / (time.perf_counter() - started)
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid` (serve's pipeline worker and its sandboxes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            parents.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+class CpuMeter:
+    """CPU used by serve, its pipeline child (with the sandboxes), the sink and this process
+    (the client sending events) from `start` on."""
+
+    def __init__(self, serve_pid: int, sink_pid: int) -> None:
+        self.serve_pid, self.sink_pid = serve_pid, sink_pid
+        self.before: dict[int, float] = {}
+        self.client_before = 0.0
+
+    def _processes(self) -> dict[int, float]:
+        pids = [self.serve_pid, self.sink_pid, *descendants(self.serve_pid)]
+        return {pid: cpu_s(pid) for pid in pids}
+
+    def start(self) -> None:
+        self.before = self._processes()
+        self.client_before = time.process_time()
+
+    def per_event_us(self, events: int) -> dict[str, int]:
+        """Microseconds of CPU per event since `start`, by process."""
+        used = {pid: s - self.before.get(pid, 0.0) for pid, s in self._processes().items()}
+        parts = {
+            "serve": used.pop(self.serve_pid),
+            "sink": used.pop(self.sink_pid),
+            "pipeline": sum(used.values()),
+            "client": time.process_time() - self.client_before,
+        }
+        return {name: round(seconds * 1e6 / events) for name, seconds in parts.items()}
 
 
 def data(response: httpx.Response) -> Any:
@@ -212,17 +273,21 @@ def warm_up(url: str, write_key: str, stats_file: Path) -> None:
     wait_for_events(stats_file, before + WARM_UP_EVENTS)
 
 
-def end_to_end(url: str, write_key: str, stats_file: Path) -> float:
-    """Events/s from the first request sent to the last event's arrival at the sink."""
+def end_to_end(
+    url: str, write_key: str, stats_file: Path, meter: CpuMeter
+) -> tuple[float, dict[str, int]]:
+    """Events/s from the first request sent to the last event's arrival at the sink, and
+    the CPU each process spent per event meanwhile."""
     warm_up(url, write_key, stats_file)
     before = sink_stats(stats_file)["events"]
+    meter.start()
     started = time.time()
     with httpx.Client(base_url=url, auth=(write_key, ""), timeout=30) as http:
         for n in range(0, E2E_EVENTS, BATCH_EVENTS):
             body = orjson.dumps({"batch": [event(n + i) for i in range(BATCH_EVENTS)]})
             http.post("/v1/batch", content=body).raise_for_status()
     finished = wait_for_events(stats_file, before + E2E_EVENTS)
-    return E2E_EVENTS / (finished - started)
+    return E2E_EVENTS / (finished - started), meter.per_event_us(E2E_EVENTS)
 
 
 def latency(url: str, write_key: str, stats_file: Path) -> list[float]:
@@ -264,13 +329,14 @@ def main() -> None:
                 idle_key, key, destination_id, batched_key = wire(
                     api, f"http://127.0.0.1:{sink_port}/hook"
                 )
+            meter = CpuMeter(server.process.pid, sink.pid)
             ingest_per_s, request_ms = ingest(server.url, idle_key)
-            e2e_per_s = end_to_end(server.url, key, stats_file)
+            e2e_per_s, e2e_cpu = end_to_end(server.url, key, stats_file, meter)
             delays = latency(server.url, key, stats_file)
-            batched_per_s = end_to_end(server.url, batched_key, stats_file)
+            batched_per_s, _cpu = end_to_end(server.url, batched_key, stats_file, meter)
             with server.client(server.owner_token) as api:
                 add_filter(api, destination_id)
-            filtered_per_s = end_to_end(server.url, key, stats_file)
+            filtered_per_s, _cpu = end_to_end(server.url, key, stats_file, meter)
         finally:
             server.stop()
             sink.terminate()
@@ -285,6 +351,7 @@ def main() -> None:
         "latency_p99_ms": round(percentile(delays, 0.99), 1),
         "e2e_filtered_events_per_s": round(filtered_per_s),
         "e2e_batched_events_per_s": round(batched_per_s),
+        "e2e_cpu_us_per_event": e2e_cpu,
     }
     filter_cost = 100 * (1 - filtered_per_s / e2e_per_s)
     rows = [
@@ -301,6 +368,9 @@ def main() -> None:
          f"cost {filter_cost:.1f} % of unfiltered (< 5 %)"),
         (f"end to end, webhook batches of {BATCH_SIZE}",
          f"{result['e2e_batched_events_per_s']} events/s", ">= 15000"),
+        ("end to end, CPU per event (2 cores shared)",
+         " + ".join(f"{name} {us}" for name, us in e2e_cpu.items()) + " µs",
+         f"= {sum(e2e_cpu.values())} µs"),
     ]  # fmt: skip
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     print("headrace pipeline benchmark (SQLite, one headrace serve)")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 import pycurl
@@ -69,8 +69,7 @@ def category_for_status(status: int) -> ErrorCategory | None:
     return ErrorCategory.BAD_REQUEST
 
 
-@dataclass(frozen=True)
-class WebhookAttempt:
+class WebhookAttempt(NamedTuple):
     category: ErrorCategory | None
     """None when delivered."""
     error: str | None
@@ -100,6 +99,8 @@ class _Transfer:
         self.received = 0
         self.capped = False
         self.started = 0.0
+        self.options: tuple[str, tuple[str, ...], tuple[bytes, ...]] | None = None
+        """URL, CONNECT_TO and headers last set on the handle (kept between requests)."""
         handle.setopt(pycurl.WRITEFUNCTION, self._write)
 
     def _write(self, chunk: bytes) -> int | None:
@@ -170,8 +171,7 @@ class WebhookSender:
         try:
             target = self._target(url)
             self._policy.check_url(url)
-            connect_to = self._connect_to(target)
-            header_lines = _header_lines(headers)
+            options = (target.url, self._connect_to(target), _header_lines(headers))
         except (EgressRefused, ValueError) as exc:
             return [
                 _failed(ErrorCategory.INVALID_SETTINGS, str(exc), _trace(trace_url), started)
@@ -185,7 +185,7 @@ class WebhookSender:
             while waiting or running:
                 while waiting and len(running) < self._concurrency:
                     index = waiting.pop()
-                    transfer = self._start(session, target, connect_to, header_lines)
+                    transfer = self._start(session, options)
                     transfer.index = index
                     transfer.handle.setopt(pycurl.POSTFIELDS, bodies[index])
                     session.multi.add_handle(transfer.handle)
@@ -233,19 +233,18 @@ class WebhookSender:
             multi.select(_SELECT_S)
 
     def _start(
-        self,
-        session: _Session,
-        target: _Target,
-        connect_to: list[str],
-        header_lines: list[bytes],
+        self, session: _Session, options: tuple[str, tuple[str, ...], tuple[bytes, ...]]
     ) -> _Transfer:
         transfer = session.idle.pop() if session.idle else self._new_transfer()
         transfer.received, transfer.capped = 0, False
         transfer.started = time.perf_counter()
-        handle = transfer.handle
-        handle.setopt(pycurl.URL, target.url)
-        handle.setopt(pycurl.CONNECT_TO, connect_to)
-        handle.setopt(pycurl.HTTPHEADER, header_lines)
+        if transfer.options != options:
+            url, connect_to, header_lines = options
+            handle = transfer.handle
+            handle.setopt(pycurl.URL, url)
+            handle.setopt(pycurl.CONNECT_TO, list(connect_to))
+            handle.setopt(pycurl.HTTPHEADER, list(header_lines))
+            transfer.options = options
         return transfer
 
     def _new_transfer(self) -> _Transfer:
@@ -289,7 +288,7 @@ class WebhookSender:
             self._targets[url] = target
         return target
 
-    def _connect_to(self, target: _Target) -> list[str]:
+    def _connect_to(self, target: _Target) -> tuple[str, ...]:
         """libcurl's CONNECT_TO entry that pins the target's host to its checked address."""
         key = (target.host, target.port)
         now = time.monotonic()
@@ -301,7 +300,7 @@ class WebhookSender:
                 self._pins[key] = pinned
         address = f"[{pinned.address}]" if ":" in pinned.address else pinned.address
         host = f"[{target.host}]" if ":" in target.host else target.host
-        return [f"{host}:{target.port}:{address}:{target.port}"]
+        return (f"{host}:{target.port}:{address}:{target.port}",)
 
 
 def _system_certificates() -> tuple[str | None, str | None]:
@@ -330,7 +329,7 @@ def _parse(url: str) -> _Target:
     return _Target(f"{parts.scheme}://{netloc}{path}{query}", parts.hostname, port or default_port)
 
 
-def _header_lines(headers: dict[str, str]) -> list[bytes]:
+def _header_lines(headers: dict[str, str]) -> tuple[bytes, ...]:
     """The configured headers as request lines (the URL's host is the Host header), JSON
     as the default Content-Type, and no `Expect: 100-continue` round trip."""
     lines: list[bytes] = []
@@ -351,7 +350,7 @@ def _header_lines(headers: dict[str, str]) -> list[bytes]:
     if not content_type:
         lines.append(b"Content-Type: application/json")
     lines.append(b"Expect:")
-    return lines
+    return tuple(lines)
 
 
 def _trace(url: str) -> dict[str, Any]:
@@ -360,12 +359,11 @@ def _trace(url: str) -> dict[str, Any]:
 
 def _answered(transfer: _Transfer, trace_url: str) -> WebhookAttempt:
     status = int(transfer.handle.getinfo(pycurl.RESPONSE_CODE))
-    trace = _trace(trace_url)
-    trace["status"] = status
+    trace = {"method": "POST", "url": trace_url, "status": status}
     trace["durationMs"] = ms_since(transfer.started)
-    category = category_for_status(status)
-    if category is None:
+    if 200 <= status < 300:
         return WebhookAttempt(None, None, trace)
+    category = category_for_status(status)
     message = f"the webhook answered HTTP {status}"
     if 300 <= status < 400:
         message += " (redirects are not followed: point the destination at the final URL)"
