@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import Engine
 
 from headrace.pipeline import Deliverer, Router
+from headrace.pipeline.catalog import DestinationPlan
+from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.store.deliveries import DeliveryLog
 from headrace.store.queue import WorkQueue
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
@@ -136,3 +139,51 @@ def test_a_destination_that_never_answers_does_not_delay_the_healthy_one(
     assert arrived_before_the_timeout == EVENTS
     assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
     assert statuses(engine, "hanging") == {("retrying", "timeout"): EVENTS}
+
+
+class FailingCatalog(StaticCatalog):
+    """Loading the plan of destination "broken" fails (as a database error would)."""
+
+    def destination(self, destination_id: str) -> DestinationPlan | None:
+        if destination_id == "broken":
+            raise RuntimeError("the plan could not be loaded")
+        return super().destination(destination_id)
+
+
+def test_a_destination_headrace_fails_on_is_retried_then_expires_and_the_others_are_settled(
+    engine: Engine,
+    pool: SandboxPool,
+    webhooks: WebhookSender,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+) -> None:
+    state, url = receiver
+    catalog = FailingCatalog()
+    catalog.add(SOURCE, webhook(url, dest_id="broken"))
+    catalog.add(SOURCE, webhook(url, dest_id="healthy"))
+    ingest(engine, clock, *[track(f"m{i:02}") for i in range(EVENTS)])
+    Router(engine, catalog, clock=clock).run_once()
+    policy = RetryPolicy(window_s=20, base_s=1, cap_s=4)
+    deliverer = Deliverer(engine, catalog, pool, webhooks, policy=policy, clock=clock)
+
+    deliverer.run_once()
+
+    assert len(state.events()) == EVENTS
+    assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
+    assert statuses(engine, "broken") == {("retrying", "retry"): EVENTS}
+    with engine.connect() as conn:
+        [record, *_] = DeliveryLog().records(conn, "broken")
+    assert record.error == (
+        "headrace failed while delivering: RuntimeError: the plan could not be loaded"
+    )
+
+    for _ in range(100):  # every attempt counts: past the retry window the jobs end
+        clock.now += 5
+        deliverer.run_once()
+        with engine.connect() as conn:
+            if WorkQueue().depth(conn, "deliver") == 0:
+                break
+    deliverer.close()
+
+    assert statuses(engine, "broken")[("expired", "retry")] == EVENTS
+    assert len(state.events()) == EVENTS

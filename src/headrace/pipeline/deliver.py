@@ -13,7 +13,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from headrace.errors import ErrorCategory
+from headrace.log import get_logger
 from headrace.pipeline.catalog import Catalog, DestinationPlan, FunctionInstancePlan
 from headrace.pipeline.filters import ActionType, run_filters
 from headrace.pipeline.retry import RetryPolicy
@@ -54,6 +55,9 @@ DESTINATION_CONCURRENCY = 8
 
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
+
+
+_log = get_logger("pipeline")
 
 
 def queue_for(plan: DestinationPlan) -> str:
@@ -190,10 +194,25 @@ class Deliverer:
         while pending:
             done, pending = wait(pending, timeout=self._lease_s / 3, return_when=FIRST_COMPLETED)
             for future in done:
-                self._settle(future.result())
+                self._settle(self._delivered(future, groups[future]))
             if pending and not done:
                 # Slow destinations: keep their jobs from being taken over meanwhile.
                 self._extend([job for future in pending for job in groups[future]])
+
+    def _delivered(self, future: Future[list[Item]], jobs: list[Job]) -> list[Item]:
+        """A destination's delivered items; if delivering them failed in headrace itself (a
+        bug), each is retried like a failed attempt, so its retries are counted and it
+        expires in the end, instead of coming back with its lease forever."""
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001
+            _log.exception(
+                "delivering to a destination failed", extra={"destination_id": jobs[0].target_id}
+            )
+            items = [Item.of(job) for job in jobs]
+            message = f"headrace failed while delivering: {type(exc).__name__}: {exc}"
+            self._end_all(items, "retrying", ErrorCategory.RETRY, message)
+            return items
 
     def _extend(self, jobs: list[Job]) -> None:
         with write_transaction(self._engine) as conn:
