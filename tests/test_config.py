@@ -31,6 +31,17 @@ def test_environment_variables_are_read() -> None:
     assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 9000, "debug")
 
 
+def test_webhook_concurrency_is_read_and_shown_with_its_source() -> None:
+    default = Settings.load({})
+    settings = Settings.load({"HEADRACE_WEBHOOK_CONCURRENCY": "64"})
+
+    assert default.webhook_concurrency is None
+    assert settings.webhook_concurrency == 64
+    assert ("webhook_concurrency", "64", "env HEADRACE_WEBHOOK_CONCURRENCY") in (
+        settings.public_items()
+    )
+
+
 def test_options_override_environment() -> None:
     settings = Settings.load({"HEADRACE_PORT": "9000"}, port=9001, data_dir="elsewhere")
 
@@ -60,6 +71,8 @@ def test_public_items_hide_the_database_password() -> None:
         ({"HEADRACE_PORT": "http"}, "must be a number"),
         ({"HEADRACE_PORT": "70000"}, "between 1 and 65535"),
         ({"HEADRACE_LOG_LEVEL": "loud"}, "log level"),
+        ({"HEADRACE_WEBHOOK_CONCURRENCY": "0"}, "HEADRACE_WEBHOOK_CONCURRENCY must be"),
+        ({"HEADRACE_WEBHOOK_CONCURRENCY": "many"}, "HEADRACE_WEBHOOK_CONCURRENCY must be"),
     ],
 )
 def test_unusable_values_are_config_errors(env: dict[str, str], message: str) -> None:

@@ -34,6 +34,7 @@ ENV_RETRY_BASE_S = "HEADRACE_RETRY_BASE_S"
 ENV_RETRY_CAP_S = "HEADRACE_RETRY_CAP_S"
 ENV_LEASE_S = "HEADRACE_LEASE_S"
 ENV_DELIVERY_WORKERS = "HEADRACE_DELIVERY_WORKERS"
+ENV_WEBHOOK_CONCURRENCY = "HEADRACE_WEBHOOK_CONCURRENCY"
 ENV_PUBLIC_URL = "HEADRACE_PUBLIC_URL"
 ENV_SOURCE_RETRY_ATTEMPTS = "HEADRACE_SOURCE_RETRY_ATTEMPTS"
 ENV_SOURCE_RETRY_FIRST_MIN_S = "HEADRACE_SOURCE_RETRY_FIRST_MIN_S"
@@ -64,6 +65,8 @@ class Settings:
     lease_s: how long a claimed pipeline job stays with its worker (seconds); None means
         the pipeline's default.
     delivery_workers: delivery threads per process (default 2).
+    webhook_concurrency: webhook requests one delivery thread keeps in flight to one
+        destination; None means the pipeline's default.
     public_url: the base URL the world reaches this service at, for function sources'
         webhook URLs; None means `http://host:port`.
     source_retry_attempts, source_retry_first_min_s, source_retry_first_max_s,
@@ -83,6 +86,7 @@ class Settings:
     retry_cap_s: float | None = None
     lease_s: float | None = None
     delivery_workers: int = DEFAULT_DELIVERY_WORKERS
+    webhook_concurrency: int | None = None
     public_url: str | None = None
     source_retry_attempts: int | None = None
     source_retry_first_min_s: float | None = None
@@ -181,6 +185,7 @@ class Settings:
             )
         }
         raw_workers = pick("delivery_workers", None, ENV_DELIVERY_WORKERS)
+        raw_concurrency = pick("webhook_concurrency", None, ENV_WEBHOOK_CONCURRENCY)
         raw_public_url = pick("public_url", None, ENV_PUBLIC_URL)
         raw_attempts = pick("source_retry_attempts", None, ENV_SOURCE_RETRY_ATTEMPTS)
 
@@ -195,6 +200,9 @@ class Settings:
             delivery_workers=_parse_count(raw_workers, ENV_DELIVERY_WORKERS)
             if raw_workers
             else DEFAULT_DELIVERY_WORKERS,
+            webhook_concurrency=_parse_count(raw_concurrency, ENV_WEBHOOK_CONCURRENCY)
+            if raw_concurrency
+            else None,
             retry_window_s=seconds["retry_window_s"],
             retry_base_s=seconds["retry_base_s"],
             retry_cap_s=seconds["retry_cap_s"],
@@ -251,6 +259,11 @@ class Settings:
                 "delivery_workers",
                 str(self.delivery_workers),
                 self.sources.get("delivery_workers", "default"),
+            ),
+            (
+                "webhook_concurrency",
+                "(default)" if self.webhook_concurrency is None else str(self.webhook_concurrency),
+                self.sources.get("webhook_concurrency", "default"),
             ),
             (
                 "source_retry_attempts",

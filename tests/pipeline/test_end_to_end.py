@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,43 @@ def test_a_receiver_that_answers_503_for_a_while_gets_its_events_once_it_recover
     wait_for(lambda: len(state.events()) >= 5)
 
     assert sorted(message_ids(state)) == [f"p{n}" for n in range(5)]
+
+
+def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: Path) -> None:
+    lock = threading.Lock()
+    counts = {"now": 0, "peak": 0, "arrived": 0}
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                counts["now"] += 1
+                counts["peak"] = max(counts["peak"], counts["now"])
+            time.sleep(0.1)  # long enough for the sender to fill its slots
+            with lock:
+                counts["now"] -= 1
+                counts["arrived"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    hook.daemon_threads = True
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    env = {**PIPELINE_ENV, "HEADRACE_WEBHOOK_CONCURRENCY": "3", "HEADRACE_DELIVERY_WORKERS": "1"}
+    server = start_server(tmp_path / "data", tmp_path / "logs", env=env)
+    try:
+        write_key = wire(server, f"http://127.0.0.1:{hook.server_address[1]}/hook")
+        batch = [{"type": "track", "event": "E", "userId": f"u{n}"} for n in range(12)]
+        with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
+            http.post("/v1/batch", json={"batch": batch}).raise_for_status()
+        wait_for(lambda: counts["arrived"] >= 12)
+    finally:
+        server.stop()
+        hook.shutdown()
+        hook.server_close()
+
+    assert counts["peak"] == 3

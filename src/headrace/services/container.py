@@ -21,7 +21,7 @@ from headrace.pipeline import (
 )
 from headrace.pipeline.deliver import DEFAULT_LEASE_S
 from headrace.pipeline.maintenance import Maintenance
-from headrace.pipeline.webhook import WebhookSender
+from headrace.pipeline.webhook import WEBHOOK_CONCURRENCY, WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.runtime.egress import Fetcher
 from headrace.security.secrets import SecretBox, load_secret_key
@@ -165,7 +165,10 @@ class Services:
     def _start_pipeline(self) -> None:
         lease_s = self.settings.lease_s or DEFAULT_LEASE_S
         catalog = self.catalog
-        webhooks = WebhookSender(self.egress_policy())
+        webhooks = WebhookSender(
+            self.egress_policy(),
+            concurrency=self.settings.webhook_concurrency or WEBHOOK_CONCURRENCY,
+        )
         self._webhooks = webhooks
         router = Router(self.engine, catalog, lease_s=lease_s, on_routed=self.wake_pipeline)
         steps: dict[str, Callable[[], int]] = {
