@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.exc import IntegrityError
 
 from headrace.store import StoreError, check_connection, open_engine, upgrade_to_head
@@ -61,3 +64,19 @@ def test_garbage_file_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
 def test_invalid_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="not a valid SQLAlchemy URL"):
         open_engine("not a url")
+
+
+class NamedParametersSQLite(SQLiteDialect_pysqlite):
+    """A driver whose placeholders are `:name`, as some a user might install (oracledb)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "paramstyle": "named"})
+
+
+def test_a_driver_whose_placeholders_headrace_cannot_write_is_refused_at_open(
+    tmp_path: Path,
+) -> None:
+    registry.register("sqlite.namedparams", __name__, "NamedParametersSQLite")
+
+    with pytest.raises(StoreError, match="does not support \\(its parameter style is 'named'\\)"):
+        open_engine(f"sqlite+namedparams:///{tmp_path / 'headrace.db'}")
