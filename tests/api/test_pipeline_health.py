@@ -250,3 +250,20 @@ def test_a_sensitive_setting_quoted_in_the_dominant_error_is_redacted(
     [failing] = health(owner)["failing"]
 
     assert failing["dominantError"] == "the webhook refused [redacted]"
+
+
+def test_each_of_many_destinations_is_judged_on_its_own_attempts(
+    owner: Caller, services: Services
+) -> None:
+    hooks = [create_webhook(owner, f"Hook {n}") for n in range(6)]
+    for n, hook in enumerate(hooks):
+        # Even-numbered hooks fail 15 of 20 attempts, odd-numbered ones deliver 15 of 20.
+        failed, delivered = (15, 5) if n % 2 == 0 else (5, 15)
+        outcomes = [("retrying", "retry", f"{HTTP_503} (hook {n})")] * failed
+        write(services, owner, hook, minutes_ago(2), outcomes + [DELIVERED] * delivered)
+
+    found = health(owner)["failing"]
+
+    assert sorted((f["name"], f["failures"], f["dominantError"]) for f in found) == [
+        (f"Hook {n}", 15, f"{HTTP_503} (hook {n})") for n in (0, 2, 4)
+    ]

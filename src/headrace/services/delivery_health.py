@@ -17,6 +17,7 @@ from headrace.services.pinning import PinnedInstance, SecretBoxSource
 from headrace.services.redaction import redact, sensitive_values
 from headrace.store.deliveries import delivery_counts, delivery_records
 from headrace.store.destinations import Destination
+from headrace.store.queue import IN_LIST_MAX
 from headrace.store.sources import Source
 
 HEALTH_ATTEMPTS = 20
@@ -77,12 +78,14 @@ class DeliveryHealthService:
                     )
                 )
             ]
+            counts = _recent_counts(session, [target.id for _, target, _ in targets], current)
             failing = []
             for kind, target, name in targets:
-                found = _judge(session, target.id, current)
+                found = _judge(counts.get(target.id, []), current)
                 if found is None:
                     continue
-                reason, attempts, failures, category, error = found
+                reason, attempts, failures, category = found
+                error = _latest_error(session, target.id, category)
                 if error is not None:
                     if can_view_records(principal, target.id, target.function_id):
                         error = redact(error, sensitive_values(self._secrets(), [target]))
@@ -97,23 +100,36 @@ class DeliveryHealthService:
         return failing
 
 
+def _recent_counts(
+    session: Session, target_ids: list[str], current_minute: int
+) -> dict[str, list[tuple[int, str, str, int]]]:
+    """Each target's attempt counts of the lookback window, (minute, status, category,
+    count) newest minute first: one query for many targets."""
+    counts: dict[str, list[tuple[int, str, str, int]]] = {}
+    for start in range(0, len(target_ids), IN_LIST_MAX):
+        rows = session.execute(
+            select(
+                delivery_counts.c.destination_id,
+                delivery_counts.c.minute,
+                delivery_counts.c.status,
+                delivery_counts.c.category,
+                delivery_counts.c.count,
+            )
+            .where(
+                delivery_counts.c.destination_id.in_(target_ids[start : start + IN_LIST_MAX]),
+                delivery_counts.c.minute > current_minute - HEALTH_LOOKBACK_MINUTES,
+                delivery_counts.c.status.in_(ATTEMPT_STATUSES),
+            )
+            .order_by(delivery_counts.c.destination_id, delivery_counts.c.minute.desc())
+        ).all()
+        for target_id, minute, status, category, count in rows:
+            counts.setdefault(target_id, []).append((minute, status, category, count))
+    return counts
+
+
 def _judge(
-    session: Session, target_id: str, current_minute: int
-) -> tuple[str, int, int, str, str | None] | None:
-    rows = session.execute(
-        select(
-            delivery_counts.c.minute,
-            delivery_counts.c.status,
-            delivery_counts.c.category,
-            delivery_counts.c.count,
-        )
-        .where(
-            delivery_counts.c.destination_id == target_id,
-            delivery_counts.c.minute > current_minute - HEALTH_LOOKBACK_MINUTES,
-            delivery_counts.c.status.in_(ATTEMPT_STATUSES),
-        )
-        .order_by(delivery_counts.c.minute.desc())
-    ).all()
+    rows: list[tuple[int, str, str, int]], current_minute: int
+) -> tuple[str, int, int, str] | None:
     if not rows:
         return None
     attempts = failures = 0
@@ -142,15 +158,20 @@ def _judge(
     else:
         return None
     category = categories.most_common(1)[0][0] if categories else "unknown"
-    error = session.execute(
+    return reason, attempts, failures, category
+
+
+def _latest_error(session: Session, target_id: str, category: str) -> str | None:
+    """The error of the target's newest record in `category`, if one is kept."""
+    latest = session.execute(
         select(func.max(delivery_records.c.id)).where(
             delivery_records.c.destination_id == target_id,
             delivery_records.c.category == category,
         )
     ).scalar_one_or_none()
-    message = None
-    if error is not None:
-        message = session.execute(
-            select(delivery_records.c.error).where(delivery_records.c.id == error)
-        ).scalar_one_or_none()
-    return reason, attempts, failures, category, message
+    if latest is None:
+        return None
+    error: str | None = session.execute(
+        select(delivery_records.c.error).where(delivery_records.c.id == latest)
+    ).scalar_one_or_none()
+    return error
