@@ -40,6 +40,7 @@ test: install-dev browser
 
 bench: install-dev
 	$(BIN)/python bench/runtime.py
+	$(BIN)/python bench/pipeline.py
 
 # Rebuild the pre-bundled CodeMirror and Preact under src/headrace/web/static/vendor/ from
 # web/package-lock.json (needs Node.js and npm; only when changing web/package.json).
