@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Connection
+
+from headrace.store.delivery_queries import IntakeTotals, intake_totals, outcome_totals
+
+ALL_TIME = (0.0, 2.0**40)
+"""(since, until) in epoch seconds that covers every counter a test writes."""
 
 SERVER_START_DEADLINE_S = 20.0
 SERVER_STOP_DEADLINE_S = 15.0
@@ -137,3 +143,13 @@ def start_server(
 
 
 StartServer = Callable[[Path], ServerProcess]
+
+
+def outcome_counts(conn: Connection, target_id: str) -> dict[tuple[str, str], int]:
+    """Every outcome counted for a destination or source function, by (status, category)."""
+    return {(t.status, t.category): t.count for t in outcome_totals(conn, target_id, *ALL_TIME)}
+
+
+def intake_counts(conn: Connection, source_id: str) -> IntakeTotals:
+    """Every event a source accepted, and rejected by reason."""
+    return intake_totals(conn, source_id, *ALL_TIME)

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from headrace.config import Settings
 from headrace.services import Services, open_store, prepare_data_dir
 from headrace.services.ingest import WRITE_KEY_TTL_S
-from headrace.store.intake import IntakeLog
+from headrace.store.delivery_queries import IntakeTotals
 from headrace.store.queue import jobs
 from tests.api.support import Caller
+from tests.helpers import intake_counts
 
 
 @pytest.fixture
@@ -193,8 +194,8 @@ def test_rejections_are_counted_per_source_with_their_reason(
     [source] = owner.data(owner.get("/sources"))
 
     with services.engine.connect() as conn:
-        totals = IntakeLog().totals(conn, source["id"])
-    assert totals == {("accepted", ""): 1, ("rejected", "track events need 'event'"): 1}
+        totals = intake_counts(conn, source["id"])
+    assert totals == IntakeTotals(accepted=1, rejected={"track events need 'event'": 1})
 
 
 def test_import_takes_the_same_body_as_batch(
@@ -302,4 +303,4 @@ def test_events_of_a_source_with_no_destination_are_counted_and_queue_nothing(
     assert response.status_code == 200
     assert queued_events(services) == []
     with services.engine.connect() as conn:
-        assert IntakeLog().totals(conn, source["id"]) == {("accepted", ""): 1}
+        assert intake_counts(conn, source["id"]) == IntakeTotals(accepted=1, rejected={})

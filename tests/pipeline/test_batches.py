@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from headrace.pipeline import QUEUE_BATCH, QUEUE_DELIVER, DestinationPlan, Router
 from headrace.pipeline.filters import compile_filter
 from headrace.runtime import EgressPolicy, FunctionKind, SandboxPool
-from headrace.store.deliveries import DeliveryLog, DeliveryRecord
+from headrace.store.delivery_queries import StoredOutcome, recent_outcomes
 from headrace.store.queue import jobs
 from tests.pipeline import test_delivery
 from tests.pipeline.conftest import Receiver, StaticCatalog
@@ -100,9 +100,9 @@ def waiting_jobs(engine: Engine) -> list[tuple[str, str, int]]:
     return sorted((q, orjson.loads(body)["messageId"], attempts) for q, body, attempts in rows)
 
 
-def records(engine: Engine, status: str) -> list[DeliveryRecord]:
+def records(engine: Engine, status: str) -> list[StoredOutcome]:
     with engine.connect() as conn:
-        return DeliveryLog().records(conn, "dst_1", statuses=[status])
+        return recent_outcomes(conn, "dst_1", statuses=[status])
 
 
 def twenty_orders() -> list[dict[str, Any]]:

@@ -19,9 +19,10 @@ from headrace.pipeline import (
 )
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import FunctionKind, FunctionSpec, SandboxPool
-from headrace.store.deliveries import DeliveryLog
+from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import NewJob, WorkQueue
 from headrace.store.usage import function_usage
+from tests.helpers import outcome_counts
 from tests.pipeline.conftest import Receiver, StaticCatalog
 
 SOURCE = "src_1"
@@ -97,7 +98,7 @@ def run(
 
 def statuses(engine: Engine, dest_id: str = "dst_1") -> dict[tuple[str, str], int]:
     with engine.connect() as conn:
-        return DeliveryLog().totals(conn, dest_id)
+        return outcome_counts(conn, dest_id)
 
 
 def test_each_event_reaches_the_webhook_once_per_message_id(
@@ -188,7 +189,7 @@ def test_a_4xx_is_discarded_as_bad_request_without_retry(
 
     assert statuses(engine) == {("failed", "bad_request"): 1}
     with engine.connect() as conn:
-        [record] = DeliveryLog().records(conn, "dst_1")
+        [record] = recent_outcomes(conn, "dst_1")
     assert record.error == "the webhook answered HTTP 400"
 
 
@@ -205,7 +206,7 @@ def test_an_event_still_failing_after_the_window_is_kept_as_expired(
         clock.now += 5
 
     with engine.connect() as conn:
-        [expired] = DeliveryLog().records(conn, "dst_1", statuses=["expired"])
+        [expired] = recent_outcomes(conn, "dst_1", statuses=["expired"])
         assert WorkQueue().depth(conn, "deliver") == 0
     assert orjson.loads(expired.payload)["messageId"] == "m1"
 
@@ -227,7 +228,7 @@ def test_a_function_destination_retry_error_is_retried(
 
     assert statuses(engine) == {("retrying", "retry"): 1}
     with engine.connect() as conn:
-        [record] = DeliveryLog().records(conn, "dst_1")
+        [record] = recent_outcomes(conn, "dst_1")
     assert record.error == "RetryError: later"
 
 
@@ -284,6 +285,6 @@ def test_a_function_that_crashes_its_worker_is_categorized_and_the_next_event_de
 
     assert statuses(engine) == {("failed", "bad_request"): 1, ("delivered", ""): 1}
     with engine.connect() as conn:
-        [record] = DeliveryLog().records(conn, "dst_1", statuses=["failed"])
+        [record] = recent_outcomes(conn, "dst_1", statuses=["failed"])
     assert record.error is not None
     assert "WorkerCrashed" in record.error and "exited with status 9" in record.error

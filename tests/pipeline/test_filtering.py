@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, select
 
 from headrace.pipeline import DestinationPlan
 from headrace.pipeline.filters import CompiledFilter, compile_filters
 from headrace.runtime import FunctionKind
-from headrace.store.deliveries import DeliveryLog, DeliveryRecord
+from headrace.store.delivery_queries import StoredOutcome, recent_outcomes
 from headrace.store.usage import function_usage
 from tests.pipeline import test_delivery
 from tests.pipeline.conftest import Receiver, StaticCatalog
@@ -53,9 +52,9 @@ def filters(*specs: dict[str, Any]) -> tuple[CompiledFilter, ...]:
     return compile_filters(list(specs))
 
 
-def records(engine: Engine, status: str | None = None) -> list[DeliveryRecord]:
+def records(engine: Engine, status: str | None = None) -> list[StoredOutcome]:
     with engine.connect() as conn:
-        return DeliveryLog().records(conn, "dst_1", None if status is None else [status])
+        return recent_outcomes(conn, "dst_1", statuses=None if status is None else [status])
 
 
 def invocations(engine: Engine) -> int:
@@ -280,4 +279,4 @@ def test_while_debug_capture_is_on_a_functions_logs_are_kept_with_its_delivery(
 
     [record] = records(engine)
     assert record.status == "delivered"
-    assert orjson.loads(record.logs) == ["sent m1"]
+    assert record.logs == ["sent m1"]

@@ -17,7 +17,7 @@ from headrace.pipeline.catalog import DestinationPlan
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
-from headrace.store.deliveries import DeliveryLog
+from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import WorkQueue
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
@@ -172,7 +172,7 @@ def test_a_destination_headrace_fails_on_is_retried_then_expires_and_the_others_
     assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
     assert statuses(engine, "broken") == {("retrying", "retry"): EVENTS}
     with engine.connect() as conn:
-        [record, *_] = DeliveryLog().records(conn, "broken")
+        [record, *_] = recent_outcomes(conn, "broken")
     assert record.error == (
         "headrace failed while delivering: RuntimeError: the plan could not be loaded"
     )

@@ -40,14 +40,18 @@ from headrace.runtime import EgressPolicy, FunctionKind, FunctionSpec, SandboxPo
 from headrace.runtime.egress import Fetcher
 from headrace.services.webhooks import LOOP_REFUSAL, WebhookLoopGuard
 from headrace.store.base import utcnow
-from headrace.store.deliveries import DeliveryLog, DeliveryRecord
-from headrace.store.delivery_queries import intake_totals
+from headrace.store.delivery_queries import (
+    RECENT_LIMIT_MAX,
+    StoredOutcome,
+    intake_totals,
+    recent_outcomes,
+)
 from headrace.store.queue import NewJob, WorkQueue, jobs
 from headrace.store.source_objects import SourceObjectStore
 from headrace.store.sources import Source
 from headrace.store.usage import function_usage
 from headrace.store.workspaces import Workspace
-from tests.helpers import ServerProcess, start_server
+from tests.helpers import ServerProcess, outcome_counts, start_server
 from tests.pipeline.conftest import Receiver
 
 SOURCE_ID = "src_1"
@@ -168,14 +172,14 @@ def routed_events(engine: Engine) -> list[list[dict[str, Any]]]:
         return [orjson.loads(p) for p in payloads]
 
 
-def records(engine: Engine) -> list[DeliveryRecord]:
+def records(engine: Engine) -> list[StoredOutcome]:
     with engine.connect() as conn:
-        return list(reversed(DeliveryLog().records(conn, SOURCE_ID)))
+        return list(reversed(recent_outcomes(conn, SOURCE_ID, limit=RECENT_LIMIT_MAX)))
 
 
 def totals(engine: Engine) -> dict[tuple[str, str], int]:
     with engine.connect() as conn:
-        return DeliveryLog().totals(conn, SOURCE_ID)
+        return outcome_counts(conn, SOURCE_ID)
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -362,7 +366,7 @@ def test_a_validation_error_fails_the_request_with_its_logs_and_the_request_kept
     assert (record.status, record.category) == ("failed", "message_rejected")
     assert record.error == "ValidationError: bad signature"
     assert record.message_id == "req_1"
-    assert record.logs == '["checking s"]'
+    assert record.logs == ["checking s"]
     assert orjson.loads(record.payload)["body"] == '{"a":1}'
 
 
@@ -558,7 +562,7 @@ def test_a_function_cannot_fetch_this_services_own_webhook_urls(
     [record] = records(engine)
     assert (record.status, record.category) == ("failed", "bad_request")
     assert record.error == f"FetchError: {LOOP_REFUSAL}"
-    [trace] = orjson.loads(record.requests)
+    [trace] = record.requests
     assert trace["error"] == LOOP_REFUSAL
     assert state.refused == 0 and state.events() == []
 

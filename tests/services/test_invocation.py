@@ -15,9 +15,10 @@ from headrace.config import Settings
 from headrace.pipeline import QUEUE_BATCH, QUEUE_DELIVER, Deliverer, Router
 from headrace.pipeline.webhook import WebhookSender
 from headrace.services import Services, open_store, prepare_data_dir
-from headrace.store.deliveries import DeliveryLog
+from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import WorkQueue, jobs
 from tests.api.support import INSERT_CODE, SECRET, Caller, owner_of
+from tests.helpers import outcome_counts
 
 
 @pytest.fixture
@@ -212,8 +213,8 @@ def test_events_for_settings_invalid_for_the_deployed_version_fail_and_are_not_r
         webhooks.close()
 
     with services.engine.connect() as conn:
-        totals = DeliveryLog().totals(conn, made["destination"]["id"])
-        records = DeliveryLog().records(conn, made["destination"]["id"])
+        totals = outcome_counts(conn, made["destination"]["id"])
+        records = recent_outcomes(conn, made["destination"]["id"])
         waiting = [WorkQueue().depth(conn, queue) for queue in (QUEUE_DELIVER, QUEUE_BATCH)]
     assert totals == {("failed", "invalid_settings"): 3}
     assert {r.error for r in records} == {"Setting 'accountId' is required."}

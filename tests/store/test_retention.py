@@ -23,7 +23,9 @@ from headrace.store.deliveries import (
     prune_records,
     replayable_records,
 )
+from headrace.store.delivery_queries import RECENT_LIMIT_MAX, recent_outcomes
 from headrace.store.delivery_stats import latency_percentiles
+from tests.helpers import outcome_counts
 
 NOW = 1_800_000_000.0
 DAY_S = 86400.0
@@ -81,7 +83,12 @@ def prune(engine: Engine, now: float = NOW) -> int:
 
 def kept_times(engine: Engine, status: str, destination_id: str = "dst_1") -> list[float]:
     with engine.connect() as conn:
-        return sorted(r.at for r in DeliveryLog().records(conn, destination_id, [status]))
+        return sorted(
+            r.at
+            for r in recent_outcomes(
+                conn, destination_id, statuses=[status], limit=RECENT_LIMIT_MAX
+            )
+        )
 
 
 def one_per_second(status: str, count: int, **fields: Any) -> list[DeliveryRecord]:
@@ -164,7 +171,7 @@ def test_counters_and_latency_older_than_the_max_age_are_removed(engine: Engine)
     prune(engine)
 
     with engine.connect() as conn:
-        counted = DeliveryLog().totals(conn, "dst_1")
+        counted = outcome_counts(conn, "dst_1")
         minutes = conn.execute(select(delivery_latency.c.minute)).scalars().all()
     assert counted == {("delivered", ""): 1}
     assert minutes == [int((cutoff + 120) // 60)]

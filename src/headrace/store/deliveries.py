@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,49 +202,6 @@ class DeliveryLog:
                 for (d, m, b), n in histogram.items()
             ],
         )
-
-    def totals(
-        self, conn: Connection, destination_id: str, since_minute: int = 0
-    ) -> dict[tuple[str, str], int]:
-        """(status, category) -> count for a destination since a minute."""
-        rows = conn.execute(
-            select(
-                delivery_counts.c.status,
-                delivery_counts.c.category,
-                delivery_counts.c.count.label("n"),
-            ).where(
-                delivery_counts.c.destination_id == destination_id,
-                delivery_counts.c.minute >= since_minute,
-            )
-        ).all()
-        totals: Counter[tuple[str, str]] = Counter()
-        for row in rows:
-            totals[(row.status, row.category)] += row.n
-        return dict(totals)
-
-    def records(
-        self, conn: Connection, destination_id: str, statuses: Iterable[str] | None = None
-    ) -> list[DeliveryRecord]:
-        query = select(delivery_records).where(delivery_records.c.destination_id == destination_id)
-        if statuses is not None:
-            query = query.where(delivery_records.c.status.in_(list(statuses)))
-        rows = conn.execute(query.order_by(delivery_records.c.at.desc())).all()
-        return [
-            DeliveryRecord(
-                workspace_id=r.workspace_id,
-                destination_id=r.destination_id,
-                message_id=r.message_id,
-                at=r.at,
-                status=r.status,
-                category=r.category,
-                error=r.error,
-                attempts=r.attempts,
-                payload=r.payload,
-                logs=r.logs,
-                requests=r.requests,
-            )
-            for r in rows
-        ]
 
 
 RECORDS_PER_CATEGORY = 100

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 
 from sqlalchemy import (
@@ -13,7 +12,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    select,
 )
 
 from headrace.store.base import ID_LENGTH, Base
@@ -59,15 +57,3 @@ class IntakeLog:
         add_to_counters(
             conn, intake_counts, ("source_id", "minute", "outcome", "reason"), ("count",), rows
         )
-
-    def totals(self, conn: Connection, source_id: str) -> dict[tuple[str, str], int]:
-        """(outcome, reason) -> count for a source."""
-        rows = conn.execute(
-            select(
-                intake_counts.c.outcome, intake_counts.c.reason, intake_counts.c.count.label("n")
-            ).where(intake_counts.c.source_id == source_id)
-        ).all()
-        totals: Counter[tuple[str, str]] = Counter()
-        for row in rows:
-            totals[(row.outcome, row.reason)] += row.n
-        return dict(totals)
