@@ -765,3 +765,14 @@ def test_a_header_http_cannot_carry_is_invalid_settings_and_never_sent(
     assert attempt.category is ErrorCategory.INVALID_SETTINGS
     assert "header" in (attempt.error or "")
     assert endpoint.received == []
+
+
+def test_a_host_that_does_not_resolve_is_retried_as_unreachable(sender: WebhookSender) -> None:
+    attempts = sender.post_all("http://hook.invalid/in", {}, [BODY] * 2)
+
+    assert [a.category for a in attempts] == [ErrorCategory.RETRY] * 2
+    assert all(
+        (a.error or "").startswith("the webhook is unreachable: cannot resolve hook.invalid")
+        for a in attempts
+    )
+    assert attempts[0].trace["url"] == "http://hook.invalid/in"

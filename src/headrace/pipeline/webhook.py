@@ -177,6 +177,11 @@ class WebhookSender:
                 _failed(ErrorCategory.INVALID_SETTINGS, str(exc), _trace(trace_url), started)
                 for _ in bodies
             ]
+        except OSError as exc:  # the host does not resolve (now): a connection error
+            message = f"the webhook is unreachable: {exc}"
+            return [
+                _failed(ErrorCategory.RETRY, message, _trace(trace_url), started) for _ in bodies
+            ]
         attempts: list[WebhookAttempt | None] = [None] * len(bodies)
         session = self._session()
         waiting = list(range(len(bodies) - 1, -1, -1))
