@@ -187,3 +187,49 @@ def test_a_destination_headrace_fails_on_is_retried_then_expires_and_the_others_
 
     assert statuses(engine, "broken")[("expired", "retry")] == EVENTS
     assert len(state.events()) == EVENTS
+
+
+def test_a_slow_destination_keeps_its_lease_while_the_others_keep_finishing(
+    engine: Engine, pool: SandboxPool, webhooks: WebhookSender
+) -> None:
+    lease_s = 0.9  # extended every 0.3 s
+    arrivals: dict[str, int] = {}
+    lock = threading.Lock()
+
+    class Paced(BaseHTTPRequestHandler):
+        """/slow answers after 2 s; /steady-N after N x 0.2 s (a finish every 0.2 s)."""
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            name = self.path.strip("/")
+            time.sleep(2.0 if name == "slow" else 0.2 * int(name.rsplit("-", 1)[1]))
+            with lock:
+                arrivals[name] = arrivals.get(name, 0) + 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    catalog = StaticCatalog()
+    clock = Clock()
+    with serving(Paced) as url:
+        base = url.rsplit("/", 1)[0]
+        catalog.add(SOURCE, webhook(f"{base}/slow", dest_id="slow"))
+        for n in range(1, 7):
+            catalog.add(SOURCE, webhook(f"{base}/steady-{n}", dest_id=f"steady-{n}"))
+        ingest(engine, clock, track("m1"))
+        Router(engine, catalog, clock=clock).run_once()
+        first = Deliverer(engine, catalog, pool, webhooks, lease_s=lease_s)
+        second = Deliverer(engine, catalog, pool, webhooks, lease_s=lease_s)
+        delivering = threading.Thread(target=first.run_once)
+        delivering.start()
+        time.sleep(1.3)  # past the first lease; the steady ones finished every 0.2 s
+        taken_over = second.run_once()
+        delivering.join()
+        first.close()
+        second.close()
+
+    assert taken_over == 0
+    assert arrivals == {"slow": 1, **{f"steady-{n}": 1 for n in range(1, 7)}}

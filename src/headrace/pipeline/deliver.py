@@ -191,13 +191,18 @@ class Deliverer:
             for destination_id, group in claims
         }
         pending = set(groups)
+        every = self._lease_s / 3
+        extend_at = time.monotonic() + every
         while pending:
-            done, pending = wait(pending, timeout=self._lease_s / 3, return_when=FIRST_COMPLETED)
+            timeout = max(0.0, extend_at - time.monotonic())
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 self._settle(self._delivered(future, groups[future]))
-            if pending and not done:
-                # Slow destinations: keep their jobs from being taken over meanwhile.
+            if pending and time.monotonic() >= extend_at:
+                # Slow destinations: keep their jobs from being taken over meanwhile, however
+                # often the others finish.
                 self._extend([job for future in pending for job in groups[future]])
+                extend_at = time.monotonic() + every
 
     def _delivered(self, future: Future[list[Item]], jobs: list[Job]) -> list[Item]:
         """A destination's delivered items; if delivering them failed in headrace itself (a
