@@ -9,6 +9,7 @@ import hmac
 import itertools
 import random
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -387,6 +388,72 @@ def test_a_retry_error_is_retried_until_the_tries_run_out_then_expires(
     ]
     with engine.connect() as conn:
         assert WorkQueue().depth(conn, QUEUE_SOURCE) == 0
+
+
+class FailingSources(StaticSources):
+    """Loading the source's plan fails (as a database error would)."""
+
+    def function_source(self, source_id: str) -> FunctionSourcePlan | None:
+        raise RuntimeError("the plan could not be loaded")
+
+
+def test_a_request_headrace_fails_on_is_retried_until_it_expires(
+    engine: Engine, sources: StaticSources, fetcher: Fetcher, pool: SandboxPool, clock: Clock
+) -> None:
+    policy = SourceRetryPolicy(max_attempts=3, first_min_s=1, first_max_s=2, cap_s=3)
+    runner = SourceRunner(engine, FailingSources(), pool, fetcher, policy=policy, clock=clock)
+
+    receive(engine, clock)
+    for _ in range(5):
+        runner.run_once()
+        clock.now += 10
+    runner.close()
+
+    message = "headrace failed while running the source function: RuntimeError: "
+    assert [(r.status, r.error) for r in records(engine)] == [
+        ("retrying", f"{message}the plan could not be loaded"),
+        ("retrying", f"{message}the plan could not be loaded"),
+        ("expired", f"{message}the plan could not be loaded"),
+    ]
+    with engine.connect() as conn:
+        assert WorkQueue().depth(conn, QUEUE_SOURCE) == 0
+
+
+def test_a_request_taken_over_after_its_lease_is_recorded_and_routed_once(
+    engine: Engine, sources: StaticSources, fetcher: Fetcher, pool: SandboxPool, clock: Clock
+) -> None:
+    sources.plans[SOURCE_ID] = source_function(
+        handler(
+            """
+            n = 0
+            while n < 5_000_000:  # long enough for the lease to run out meanwhile
+                n += 1
+            Segment.track({"userId": "u1", "event": "Paid"})
+            """
+        )
+    )
+    first = SourceRunner(engine, sources, pool, fetcher, lease_s=60, clock=clock)
+    second = SourceRunner(engine, sources, pool, fetcher, lease_s=60, clock=clock)
+    receive(engine, clock)
+
+    slow = threading.Thread(target=first.run_once)
+    slow.start()
+    wait_for(lambda: claimed(engine))
+    clock.now += 120  # the first runner's lease is over: the second takes the request
+    taken_over = second.run_once()
+    slow.join()
+    first.close()
+    second.close()
+
+    assert taken_over == 1
+    assert [[e["event"] for e in events] for events in routed_events(engine)] == [["Paid"]]
+    assert totals(engine) == {("delivered", ""): 1}
+
+
+def claimed(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        token = conn.execute(select(jobs.c.lease_token).where(jobs.c.queue == QUEUE_SOURCE))
+        return token.scalar() is not None
 
 
 def test_a_retried_request_waits_for_its_backoff(

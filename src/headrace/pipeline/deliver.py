@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from headrace.errors import ErrorCategory
 from headrace.log import get_logger
@@ -58,6 +58,26 @@ DEFAULT_LEASE_S = 120.0
 
 
 _log = get_logger("pipeline")
+
+
+def status_of(category: ErrorCategory) -> str:
+    """The status an attempt that ended in `category` gets: filtered, retrying or failed."""
+    if category is ErrorCategory.FILTERED:
+        return "filtered"
+    return "retrying" if category.retryable else "failed"
+
+
+def fate_of_error(error: dict[str, Any]) -> tuple[str, ErrorCategory, str]:
+    """(status, category, message) of a function's error outcome."""
+    try:
+        category = ErrorCategory(str(error.get("category")))
+    except ValueError:
+        category = ErrorCategory.BAD_REQUEST
+    return (
+        status_of(category),
+        category,
+        f"{error.get('type', 'Error')}: {error.get('message', '')}",
+    )
 
 
 def queue_for(plan: DestinationPlan) -> str:
@@ -343,11 +363,8 @@ class Deliverer:
     ) -> dict[str, Any]:
         payload = [orjson.Fragment(item.raw) for item in items]
         outcome = self._pool.invoke(instance.spec, mode, payload, instance.settings)
-        with self._usage_lock:  # destinations are delivered from several threads
-            key = (plan.workspace_id, instance.function_id)
-            usage = self._usage_pending.setdefault(key, [0, 0.0])
-            usage[0] += len(items)
-            usage[1] += float(outcome["durationMs"])
+        key = (plan.workspace_id, instance.function_id)
+        self._count_usage(key, len(items), float(outcome["durationMs"]))
         return outcome
 
     def _run_each(
@@ -461,20 +478,10 @@ class Deliverer:
     # -- fates -----------------------------------------------------------------------------
 
     def _end_failure(self, item: Item, error: dict[str, Any]) -> None:
-        try:
-            category = ErrorCategory(str(error.get("category")))
-        except ValueError:
-            category = ErrorCategory.BAD_REQUEST
-        message = f"{error.get('type', 'Error')}: {error.get('message', '')}"
-        self._end_category(item, category, message)
+        item.end(*fate_of_error(error))
 
     def _end_category(self, item: Item, category: ErrorCategory, message: str | None) -> None:
-        if category is ErrorCategory.FILTERED:
-            item.end("filtered", category, message)
-        elif category.retryable:
-            item.end("retrying", category, message)
-        else:
-            item.end("failed", category, message)
+        item.end(status_of(category), category, message)
 
     def _end_all(
         self, items: list[Item], status: str, category: ErrorCategory | None, message: str
@@ -483,6 +490,23 @@ class Deliverer:
             item.end(status, category, message)
 
     def _settle(self, items: list[Item]) -> None:
+        with self._usage_lock:
+            usage, self._usage_pending = self._usage_pending, {}
+        try:
+            self._write(items, usage)
+        except BaseException:
+            for key, (count, duration_ms) in usage.items():  # counted with the next settle
+                self._count_usage(key, count, duration_ms)
+            raise
+
+    def _count_usage(self, key: tuple[str, str], count: int, duration_ms: float) -> None:
+        """Invocations of (workspace, function) to write with the next settle."""
+        with self._usage_lock:  # destinations are delivered from several threads
+            usage = self._usage_pending.setdefault(key, [0, 0.0])
+            usage[0] += count
+            usage[1] += duration_ms
+
+    def _write(self, items: list[Item], usage: dict[tuple[str, str], list[Any]]) -> None:
         now = self._clock()
         done: list[Job] = []
         retries: list[Retry] = []
@@ -511,7 +535,9 @@ class Deliverer:
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
             self._log.write(conn, records)
-            self._write_usage(conn)
+            today = datetime.now(UTC).date()
+            for (workspace_id, function_id), (count, duration_ms) in usage.items():
+                self._usage.add(conn, workspace_id, function_id, today, count, duration_ms)
 
     def _record(self, item: Item, status: str, now: float) -> DeliveryRecord:
         job = item.job
@@ -532,10 +558,3 @@ class Deliverer:
             requests=orjson.dumps(item.requests).decode() if kept else "[]",
             latency_ms=(now - job.first_enqueued_at) * 1000,
         )
-
-    def _write_usage(self, conn: Connection) -> None:
-        with self._usage_lock:
-            pending, self._usage_pending = self._usage_pending, {}
-        today = datetime.now(UTC).date()
-        for (workspace_id, function_id), (count, duration_ms) in pending.items():
-            self._usage.add(conn, workspace_id, function_id, today, count, duration_ms)

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from headrace.errors import ErrorCategory
+from headrace.log import get_logger
 from headrace.pipeline.catalog import FunctionInstancePlan
-from headrace.pipeline.deliver import DEFAULT_LEASE_S
+from headrace.pipeline.deliver import DEFAULT_LEASE_S, fate_of_error
 from headrace.pipeline.retry import SourceRetryPolicy
 from headrace.pipeline.router import QUEUE_ROUTE
 from headrace.runtime import SandboxPool
@@ -44,6 +45,9 @@ never waits behind others for longer than one function's deadline)."""
 
 MAX_OBJECT_BYTES = 32 * 1024
 """The largest `Segment.set` properties kept, as JSON."""
+
+
+_log = get_logger("pipeline")
 
 
 @dataclass(frozen=True)
@@ -134,11 +138,24 @@ class SourceRunner:
             jobs = self._queue.claim(conn, QUEUE_SOURCE, max_jobs, self._lease_s, self._clock())
         if not jobs:
             return 0
-        runs = list(self._calls.map(self._run, jobs))
+        runs = list(self._calls.map(self._run_or_retry, jobs))
         self._settle(runs)
         return len(jobs)
 
     # -- one request -----------------------------------------------------------------------
+
+    def _run_or_retry(self, job: Job) -> RequestRun:
+        """The request's run; if running it failed in headrace itself (a bug, a plan that
+        does not load), a retried attempt, so it expires in the end instead of coming back
+        with its lease forever."""
+        try:
+            return self._run(job)
+        except Exception as exc:  # noqa: BLE001
+            _log.exception("running a source function failed", extra={"source_id": job.target_id})
+            run = RequestRun(job, "")
+            message = f"headrace failed while running the source function: {type(exc).__name__}"
+            run.end("retrying", ErrorCategory.RETRY, f"{message}: {exc}")
+            return run
 
     def _run(self, job: Job) -> RequestRun:
         try:
@@ -181,7 +198,7 @@ class SourceRunner:
         run.logs.extend(outcome.get("logs") or [])
         run.requests.extend(outcome.get("requests") or [])
         if not outcome["ok"]:
-            _end_failure(run, outcome.get("error") or {})
+            run.end(*fate_of_error(outcome.get("error") or {}))
             return
         result = outcome.get("result") or {}
         received_at = datetime.fromtimestamp(run.job.first_enqueued_at, UTC)
@@ -210,6 +227,17 @@ class SourceRunner:
 
     def _settle(self, runs: list[RequestRun]) -> None:
         now = self._clock()
+        with write_transaction(self._engine) as conn:
+            # A request whose lease ran out may be with another worker now: its outcome
+            # (and what it emitted) is that worker's to record.
+            held = self._queue.held(conn, [run.job for run in runs])
+            routed = self._write(conn, [run for run in runs if run.job.id in held], now)
+        if routed:
+            self._on_emitted()
+
+    def _write(self, conn: Connection, runs: list[RequestRun], now: float) -> bool:
+        """Ack, retry or expire each request, queue what it emitted, keep its objects,
+        counts, record and usage; whether any events were queued."""
         done: list[Job] = []
         retries: list[Retry] = []
         routed: list[NewJob] = []
@@ -256,39 +284,21 @@ class SourceRunner:
                     latency_ms=(now - job.first_enqueued_at) * 1000,
                 )
             )
-        with write_transaction(self._engine) as conn:
-            self._queue.ack(conn, done)
-            self._queue.retry(conn, retries)
-            self._queue.enqueue(conn, routed)
-            self._objects.upsert(conn, objects)
-            for run in runs:
-                accepted = len(run.events) if run.status == "delivered" else 0
-                if accepted or run.rejected:
-                    self._intake.write(
-                        conn, run.job.target_id, int(now // 60), accepted, run.rejected
-                    )
-            self._log.write(conn, records)
-            today = datetime.fromtimestamp(now, UTC).date()
-            for run in runs:
-                if run.invocation is not None:
-                    workspace_id, function_id, duration_ms = run.invocation
-                    self._usage.add(conn, workspace_id, function_id, today, 1, duration_ms)
-        if routed:
-            self._on_emitted()
-
-
-def _end_failure(run: RequestRun, error: dict[str, Any]) -> None:
-    try:
-        category = ErrorCategory(str(error.get("category")))
-    except ValueError:
-        category = ErrorCategory.BAD_REQUEST
-    message = f"{error.get('type', 'Error')}: {error.get('message', '')}"
-    if category is ErrorCategory.FILTERED:
-        run.end("filtered", category, message)
-    elif category.retryable:
-        run.end("retrying", category, message)
-    else:
-        run.end("failed", category, message)
+        self._queue.ack(conn, done)
+        self._queue.retry(conn, retries)
+        self._queue.enqueue(conn, routed)
+        self._objects.upsert(conn, objects)
+        for run in runs:
+            accepted = len(run.events) if run.status == "delivered" else 0
+            if accepted or run.rejected:
+                self._intake.write(conn, run.job.target_id, int(now // 60), accepted, run.rejected)
+        self._log.write(conn, records)
+        today = datetime.fromtimestamp(now, UTC).date()
+        for run in runs:
+            if run.invocation is not None:
+                workspace_id, function_id, duration_ms = run.invocation
+                self._usage.add(conn, workspace_id, function_id, today, 1, duration_ms)
+        return bool(routed)
 
 
 def _source_object(source_id: str, emitted: Any, now: float) -> tuple[SourceObject | None, str]:
