@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, JsonValue
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -65,3 +66,22 @@ class ApiIn(BaseModel):
 class DeletedOut(ApiModel):
     id: str
     deleted: bool = True
+
+
+Since = Annotated[datetime | None, Query(alias="from")]
+"""A period's start, as the `from` query parameter."""
+Until = Annotated[datetime | None, Query(alias="to")]
+"""A period's end, as the `to` query parameter."""
+
+
+class RecordOut(ApiOut):
+    """What every kept delivery record shows (services.redaction.RecordView)."""
+
+    at: datetime
+    status: str
+    category: str
+    error: str | None
+    attempts: int
+    logs: list[str]
+    requests: list[dict[str, JsonValue]]
+    payload: JsonValue

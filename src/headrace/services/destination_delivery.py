@@ -25,7 +25,7 @@ from headrace.services.destinations import find_destination
 from headrace.services.errors import InvalidInput
 from headrace.services.instances import require_change
 from headrace.services.pinning import PinnedInstance, SecretBoxSource
-from headrace.services.redaction import redact, sensitive_values
+from headrace.services.redaction import RecordView, sensitive_values, shown_record
 from headrace.store.deliveries import (
     DELIVERY_STATUSES,
     REPLAYABLE_STATUSES,
@@ -58,16 +58,8 @@ class DeliverySummary:
 
 
 @dataclass(frozen=True)
-class DeliveryEvent:
+class DeliveryEvent(RecordView):
     message_id: str
-    at: datetime
-    status: str
-    category: str
-    error: str | None
-    attempts: int
-    logs: list[str]
-    requests: list[dict[str, Any]]
-    payload: Any
 
 
 @dataclass(frozen=True)
@@ -265,14 +257,4 @@ def _event(record: StoredOutcome, secrets: list[str]) -> DeliveryEvent:
         payload = orjson.loads(record.payload)
     except orjson.JSONDecodeError:
         payload = None
-    return DeliveryEvent(
-        message_id=record.message_id,
-        at=datetime.fromtimestamp(record.at, UTC),
-        status=record.status,
-        category=record.category,
-        error=redact(record.error, secrets),
-        attempts=record.attempts,
-        logs=redact(record.logs, secrets),
-        requests=redact(record.requests, secrets, credential_keys=True),
-        payload=redact(payload, secrets),
-    )
+    return DeliveryEvent(message_id=record.message_id, **shown_record(record, payload, secrets))

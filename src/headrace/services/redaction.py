@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from headrace.security.secrets import SecretBox, SecretError
 from headrace.services.function_settings import open_values
 from headrace.services.pinning import PinnedInstance, settings_place, stored_settings
+from headrace.store.delivery_queries import StoredOutcome
 
 REDACTED = "[redacted]"
 
@@ -76,3 +79,32 @@ def sensitive_values(box: SecretBox, instances: Iterable[PinnedInstance]) -> lis
             continue  # a value that cannot be opened cannot leak either
         values.extend(opened[name] for name in sealed)
     return secret_strings(values)
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What every kept delivery record shows (a destination's event, a source's request),
+    with the sensitive setting values redacted wherever they appear, credential headers too."""
+
+    at: datetime
+    status: str
+    category: str
+    error: str | None
+    attempts: int
+    logs: list[str]
+    requests: list[dict[str, Any]]
+    payload: Any
+
+
+def shown_record(stored: StoredOutcome, payload: Any, secrets: list[str]) -> dict[str, Any]:
+    """The fields of a RecordView of `stored` showing `payload`, redacted."""
+    return {
+        "at": datetime.fromtimestamp(stored.at, UTC),
+        "status": stored.status,
+        "category": stored.category,
+        "error": redact(stored.error, secrets),
+        "attempts": stored.attempts,
+        "logs": redact(stored.logs, secrets),
+        "requests": redact(stored.requests, secrets, credential_keys=True),
+        "payload": redact(payload, secrets),
+    }

@@ -35,7 +35,13 @@ from headrace.services.pinning import (
     function_of_type,
     latest_version,
 )
-from headrace.services.redaction import REDACTED, SECRET_NAME, redact, sensitive_values
+from headrace.services.redaction import (
+    REDACTED,
+    SECRET_NAME,
+    RecordView,
+    sensitive_values,
+    shown_record,
+)
 from headrace.services.webhooks import (
     WEBHOOK_PATH,
     WebhookSourceRef,
@@ -93,18 +99,10 @@ class DeliveryTotalsView:
 
 
 @dataclass(frozen=True)
-class DeliveryEventView:
+class DeliveryEventView(RecordView):
     """One kept outcome of a webhook request, its request shown with credentials redacted."""
 
     request_id: str
-    at: datetime
-    status: str
-    category: str
-    error: str | None
-    attempts: int
-    logs: list[str]
-    requests: list[dict[str, Any]]
-    payload: Any
 
 
 @dataclass(frozen=True)
@@ -362,17 +360,8 @@ def find_source(
 def _event_view(stored: StoredOutcome, secrets: list[str]) -> DeliveryEventView:
     """A record as shown: the source's sensitive setting values redacted wherever they
     appear, credential headers too."""
-    return DeliveryEventView(
-        request_id=stored.message_id,
-        at=datetime.fromtimestamp(stored.at, UTC),
-        status=stored.status,
-        category=stored.category,
-        error=redact(stored.error, secrets),
-        attempts=stored.attempts,
-        logs=redact(stored.logs, secrets),
-        requests=redact(stored.requests, secrets, credential_keys=True),
-        payload=redact(redacted_request(stored.payload), secrets),
-    )
+    shown = shown_record(stored, redacted_request(stored.payload), secrets)
+    return DeliveryEventView(request_id=stored.message_id, **shown)
 
 
 def redacted_request(payload: bytes) -> Any:

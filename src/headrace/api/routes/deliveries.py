@@ -6,17 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field, JsonValue, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from headrace.api.auth import CurrentPrincipal, ServicesDep
-from headrace.api.schemas import ApiIn, ApiOut, Envelope
+from headrace.api.schemas import ApiIn, ApiOut, Envelope, RecordOut, Since, Until
 from headrace.services.destination_delivery import DEBUG_MAX_MINUTES
 from headrace.store.delivery_queries import RECENT_LIMIT_MAX
 
 router = APIRouter(tags=["delivery"])
-
-Since = Annotated[datetime | None, Query(alias="from")]
-Until = Annotated[datetime | None, Query(alias="to")]
 
 
 class TotalsOut(ApiOut):
@@ -50,16 +47,8 @@ class DeliveryOut(ApiOut):
     latency_ms: LatencyOut
 
 
-class DeliveryEventOut(ApiOut):
+class DeliveryEventOut(RecordOut):
     message_id: str
-    at: datetime
-    status: str
-    category: str
-    error: str | None
-    attempts: int
-    logs: list[str]
-    requests: list[dict[str, JsonValue]]
-    payload: JsonValue
 
 
 class DebugIn(ApiIn):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field, JsonValue, StrictBool, StrictStr
 
 from headrace.api.auth import CurrentPrincipal, ServicesDep
-from headrace.api.schemas import ApiIn, ApiOut, DeletedOut, Envelope
+from headrace.api.schemas import ApiIn, ApiOut, DeletedOut, Envelope, RecordOut, Since, Until
 from headrace.services.sources import SourceKind
 from headrace.store.delivery_queries import RECENT_LIMIT_MAX
 
@@ -71,16 +71,8 @@ class SourceDeliveryOut(ApiOut):
     events: IntakeOut
 
 
-class DeliveryEventOut(ApiOut):
+class DeliveryEventOut(RecordOut):
     request_id: str
-    at: datetime
-    status: str
-    category: str
-    error: str | None
-    attempts: int
-    logs: list[str]
-    requests: list[dict[str, JsonValue]]
-    payload: JsonValue
 
 
 class SourceObjectOut(ApiOut):
@@ -159,8 +151,8 @@ def source_delivery(
     source_id: str,
     principal: CurrentPrincipal,
     services: ServicesDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> Envelope[SourceDeliveryOut]:
     view = services.sources.delivery_totals(principal, source_id, since, until)
     data: dict[str, Any] = {
