@@ -25,7 +25,7 @@ from headrace.services.pinning import (
     settings_place,
     stored_settings,
 )
-from headrace.store.destination_filters import filter_spec, filters_of_destination
+from headrace.store.destination_filters import DestinationFilterRepository, filter_spec
 from headrace.store.destinations import (
     Destination,
     DestinationRepository,
@@ -142,7 +142,7 @@ class InvocationService:
             batch_max_events=destination.batch_max_events,
             batch_max_wait_s=destination.batch_max_wait_ms / 1000,
             debug_until=destination.debug_until,
-            **_filters(session, destination.id),
+            **_filters(session, destination),
         )
 
     def _invocation(self, session: Session, instance: PinnedInstance) -> InstanceInvocation | None:
@@ -174,9 +174,11 @@ class InvocationService:
             return {}, str(exc)
 
 
-def _filters(session: Session, destination_id: str) -> dict[str, Any]:
+def _filters(session: Session, destination: Destination) -> dict[str, Any]:
     """The destination's filters, compiled for the plan (or why they do not compile)."""
-    rows = filters_of_destination(session, destination_id)
+    rows = DestinationFilterRepository(session).of_destination(
+        destination.workspace_id, destination.id
+    )
     if not rows:
         return {}
     try:

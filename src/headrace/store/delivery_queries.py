@@ -54,7 +54,7 @@ class IntakeTotals:
     """Reason -> count."""
 
 
-def _minutes(since: float, until: float) -> tuple[int, int]:
+def minutes_overlapping(since: float, until: float) -> tuple[int, int]:
     """The minute buckets that overlap [since, until): first included, last excluded."""
     return math.floor(since / 60), math.ceil(until / 60)
 
@@ -64,7 +64,7 @@ def outcome_totals(
 ) -> list[OutcomeTotal]:
     """Outcomes of `target_id` by (status, category), counted per minute: the minutes that
     overlap [since, until) (epoch seconds) all count whole."""
-    first, last = _minutes(since, until)
+    first, last = minutes_overlapping(since, until)
     rows = conn.execute(
         select(
             delivery_counts.c.status,
@@ -124,7 +124,7 @@ def recent_outcomes(
 def intake_totals(conn: Connection, source_id: str, since: float, until: float) -> IntakeTotals:
     """Events a source accepted and rejected (by reason) in the minutes overlapping
     [since, until)."""
-    first, last = _minutes(since, until)
+    first, last = minutes_overlapping(since, until)
     rows = conn.execute(
         select(
             intake_counts.c.outcome,

@@ -3,13 +3,13 @@ percentiles read from the per-minute histograms."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
 from headrace.store.deliveries import bucket_latency_ms, delivery_counts, delivery_latency
+from headrace.store.delivery_queries import minutes_overlapping
 
 
 @dataclass
@@ -25,7 +25,7 @@ def outcome_series(
 ) -> list[MinuteOutcomes]:
     """Per-minute outcomes of `target_id` over the minutes overlapping [since, until), only
     the minutes that had any, oldest first."""
-    first, last = math.floor(since / 60), math.ceil(until / 60)
+    first, last = minutes_overlapping(since, until)
     rows = conn.execute(
         select(
             delivery_counts.c.minute,
@@ -52,7 +52,7 @@ def latency_percentiles(
 ) -> dict[float, float | None]:
     """Ingest-to-delivery latency (ms) of delivered events at each quantile, None when
     nothing was delivered."""
-    first, last = math.floor(since / 60), math.ceil(until / 60)
+    first, last = minutes_overlapping(since, until)
     rows = conn.execute(
         select(delivery_latency.c.bucket, func.sum(delivery_latency.c.count))
         .where(

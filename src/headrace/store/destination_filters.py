@@ -49,15 +49,6 @@ def filter_spec(row: DestinationFilter) -> dict[str, Any]:
     }
 
 
-def filters_of_destination(session: Session, destination_id: str) -> Sequence[DestinationFilter]:
-    """A destination's filters in the order they were created."""
-    return session.scalars(
-        select(DestinationFilter)
-        .where(DestinationFilter.destination_id == destination_id)
-        .order_by(DestinationFilter.created_at, DestinationFilter.id)
-    ).all()
-
-
 class DestinationFilterRepository:
     """The filters of destinations, always looked up within one workspace."""
 
