@@ -87,11 +87,20 @@ class Catalog(Protocol):
         """One destination (enabled or not), or None if it no longer exists."""
 
 
-class _Memo(Generic[T]):
-    """Answers by key, each kept for `ttl_s` seconds."""
+class Memo(Generic[T]):
+    """Answers by key, each kept for `ttl_s` seconds; at most `max_entries` (then all are
+    forgotten at once), and only those `remember` accepts."""
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        max_entries: int = 10_000,
+        remember: Callable[[T], bool] = lambda _answer: True,
+    ) -> None:
         self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._remember = remember
         self._lock = threading.Lock()
         self._answers: dict[str, tuple[float, T]] = {}
 
@@ -102,8 +111,11 @@ class _Memo(Generic[T]):
         if hit is not None and hit[0] > now:
             return hit[1]
         answer = compute(key)
-        with self._lock:
-            self._answers[key] = (now + self._ttl_s, answer)
+        if self._remember(answer):
+            with self._lock:
+                if len(self._answers) >= self._max_entries:
+                    self._answers.clear()
+                self._answers[key] = (now + self._ttl_s, answer)
         return answer
 
 
@@ -112,8 +124,8 @@ class CachedCatalog:
 
     def __init__(self, inner: Catalog, ttl_s: float = CATALOG_TTL_S) -> None:
         self._inner = inner
-        self._sources: _Memo[Sequence[DestinationPlan]] = _Memo(ttl_s)
-        self._destinations: _Memo[DestinationPlan | None] = _Memo(ttl_s)
+        self._sources: Memo[Sequence[DestinationPlan]] = Memo(ttl_s)
+        self._destinations: Memo[DestinationPlan | None] = Memo(ttl_s)
 
     def destinations_of_source(self, source_id: str) -> Sequence[DestinationPlan]:
         return self._sources.get(source_id, self._inner.destinations_of_source)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Engine
 
-from headrace.pipeline.catalog import Catalog
+from headrace.pipeline.catalog import Catalog, Memo
 from headrace.pipeline.router import FanOut
 from headrace.spec import EVENT_TYPES, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, prepare_event
 from headrace.store.database import write_transaction
@@ -114,7 +114,12 @@ class IngestService:
         self._find_source = find_source
         self._fan_out = FanOut(catalog)
         self._on_accepted = on_accepted
-        self._known: dict[str, tuple[float, TrackingSource]] = {}
+        # Unknown keys are not remembered: a new source's key works at once.
+        self._known: Memo[TrackingSource | None] = Memo(
+            WRITE_KEY_TTL_S,
+            max_entries=WRITE_KEYS_REMEMBERED,
+            remember=lambda source: source is not None,
+        )
         self._queue = WorkQueue()
         self._intake = IntakeLog()
 
@@ -161,16 +166,7 @@ class IngestService:
         return source
 
     def _source(self, write_key: str) -> TrackingSource | None:
-        now = time.monotonic()
-        known = self._known.get(write_key)
-        if known is not None and known[0] > now:
-            return known[1]
-        source = self._find_source(write_key)
-        if source is not None:
-            if len(self._known) >= WRITE_KEYS_REMEMBERED:
-                self._known.clear()
-            self._known[write_key] = (now + WRITE_KEY_TTL_S, source)
-        return source
+        return self._known.get(write_key, self._find_source)
 
     def _items(self, path_type: str, body: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         if path_type in BATCH_PATHS:
