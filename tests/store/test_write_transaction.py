@@ -3,6 +3,8 @@ and across processes, and a failed block leaves nothing behind."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 import textwrap
@@ -98,4 +100,23 @@ def test_a_block_that_raises_is_rolled_back_and_lets_the_next_writer_in(
 
     increment(engine)  # would wait forever if the failed block kept its turn
 
+    assert count(engine) == 1
+
+
+def test_a_writer_waits_for_the_turn_another_process_holds(engine: Engine, database: Path) -> None:
+    # Another process's turn, as the lock file shows it: SQLite itself is not locked.
+    lock_file = database.parent / "store.db-writers.lock"
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    writer = threading.Thread(target=increment, args=(engine,))
+    try:
+        writer.start()
+        writer.join(0.5)
+        waited = writer.is_alive() and count(engine) == 0
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    writer.join(10)
+
+    assert waited
     assert count(engine) == 1
