@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from headrace.spec import MAX_EVENT_BYTES, prepare_event
+from headrace.spec import MAX_EVENT_BYTES, Arrival, prepare_event
 
-RECEIVED = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+RECEIVED = Arrival.of(datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC))
 
 
 def test_a_missing_message_id_is_generated_and_received_at_stamped() -> None:

@@ -18,8 +18,8 @@ import uvicorn
 from headrace.api import create_app
 from headrace.cli.common import (
     data_dir_option,
-    freeze_startup_objects,
     load_settings,
+    tune_garbage_collector,
     user_errors,
 )
 from headrace.cli.pipeline_process import PipelineProcess
@@ -118,7 +118,7 @@ def _run(
     settings: Settings, services: Services, listener: socket.socket, pipeline: PipelineProcess
 ) -> None:
     app = create_app(settings, services)
-    freeze_startup_objects()
+    tune_garbage_collector()
     config = uvicorn.Config(
         app,
         log_config=None,

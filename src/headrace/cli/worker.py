@@ -17,8 +17,8 @@ import click
 
 from headrace.cli.common import (
     data_dir_option,
-    freeze_startup_objects,
     load_settings,
+    tune_garbage_collector,
     user_errors,
 )
 from headrace.log import configure_logging, get_logger
@@ -58,7 +58,7 @@ def worker(data_dir: Path | None, attached: bool) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     signals = (signal.SIGTERM,) if attached else (signal.SIGTERM, signal.SIGINT)
     previous = {sig: signal.signal(sig, note) for sig in signals}
-    freeze_startup_objects()
+    tune_garbage_collector()
     services.start()
     if attached:
         threading.Thread(

@@ -50,6 +50,7 @@ class FanOut:
             return []  # nowhere to go: nothing to deliver, nothing to remember
         ids = [str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH] for event in events]
         fresh = self._seen.first_sightings(conn, source_id, ids, now)
+        targets = [(destination, queue_for(destination)) for destination in destinations]
         deliveries: list[NewJob] = []
         for event, message_id in zip(events, ids, strict=True):
             if message_id not in fresh:
@@ -57,18 +58,11 @@ class FanOut:
             fresh.discard(message_id)
             raw = orjson.dumps(event)
             integrations = event.get("integrations")
-            deliveries.extend(
-                NewJob(
-                    queue=queue_for(destination),
-                    workspace_id=workspace_id,
-                    target_id=destination.id,
-                    payload=raw,
-                    first_enqueued_at=first_enqueued_at,
-                    not_before=now,
-                )
-                for destination in destinations
-                if selects(integrations, destination.names)
-            )
+            for destination, queue in targets:
+                if selects(integrations, destination.names):
+                    deliveries.append(
+                        NewJob(queue, workspace_id, destination.id, raw, first_enqueued_at, now)
+                    )
         return deliveries
 
 

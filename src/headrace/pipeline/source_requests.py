@@ -23,7 +23,7 @@ from headrace.pipeline.retry import SourceRetryPolicy
 from headrace.pipeline.router import QUEUE_ROUTE
 from headrace.runtime import SandboxPool
 from headrace.runtime.egress import Fetcher
-from headrace.spec import prepare_event
+from headrace.spec import Arrival, prepare_event
 from headrace.store.database import write_transaction
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord
 from headrace.store.intake import IntakeLog
@@ -201,9 +201,9 @@ class SourceRunner:
             run.end(*fate_of_error(outcome.get("error") or {}))
             return
         result = outcome.get("result") or {}
-        received_at = datetime.fromtimestamp(run.job.first_enqueued_at, UTC)
+        arrival = Arrival.of(datetime.fromtimestamp(run.job.first_enqueued_at, UTC))
         for emitted in result.get("events") or []:
-            event, reason = prepare_event(emitted, received_at)
+            event, reason = prepare_event(emitted, arrival)
             if event is None:
                 kind = emitted.get("type") if isinstance(emitted, dict) else None
                 run.rejected[f"{kind or 'event'}: {reason}"] += 1

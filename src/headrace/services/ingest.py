@@ -18,7 +18,13 @@ from sqlalchemy import Engine
 
 from headrace.pipeline.catalog import Catalog, Memo
 from headrace.pipeline.router import FanOut
-from headrace.spec import EVENT_TYPES, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, prepare_event
+from headrace.spec import (
+    EVENT_TYPES,
+    MAX_BATCH_EVENTS,
+    MAX_REQUEST_BYTES,
+    Arrival,
+    prepare_event,
+)
 from headrace.store.database import write_transaction
 from headrace.store.intake import IntakeLog
 from headrace.store.queue import WorkQueue
@@ -137,11 +143,11 @@ class IngestService:
             raise IngestError(400, "invalid_body", "The body must be a JSON object.")
         source = self._authenticate(authorization, body.get("writeKey"))
         items, defaults = self._items(path_type, body)
-        received_at = datetime.now(UTC)
+        arrival = Arrival.of(datetime.now(UTC))
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for index, item in enumerate(items):
-            event, reason = prepare_event(item, received_at, defaults=defaults)
+            event, reason = prepare_event(item, arrival, defaults=defaults)
             if event is None:
                 rejected.append({"index": index, "reason": reason})
             else:

@@ -11,6 +11,7 @@ from headrace.spec.stamping import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
     MAX_REQUEST_BYTES,
+    Arrival,
     format_timestamp,
     prepare_event,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "MAX_REQUEST_BYTES",
     "OBJECT_FIELDS",
+    "Arrival",
     "format_timestamp",
     "missing_object_fields",
     "prepare_event",

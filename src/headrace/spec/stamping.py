@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -18,6 +18,18 @@ MAX_BATCH_EVENTS = 2500
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds, as Segment writes timestamps."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Arrival(NamedTuple):
+    """When a request (or a source function's call) arrived: the moment, and the
+    `receivedAt` its events get, formatted once for all of them."""
+
+    at: datetime
+    text: str
+
+    @classmethod
+    def of(cls, moment: datetime) -> Arrival:
+        return cls(moment, format_timestamp(moment))
 
 
 def _parse_timestamp(value: Any, field: str) -> datetime | None:
@@ -34,7 +46,7 @@ def _parse_timestamp(value: Any, field: str) -> datetime | None:
 
 def prepare_event(
     event: Any,
-    received_at: datetime,
+    arrival: Arrival,
     *,
     defaults: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
@@ -65,13 +77,13 @@ def prepare_event(
         sent_at = _parse_timestamp(event.get("sentAt"), "sentAt")
     except ValueError as exc:
         return None, str(exc)
-    event["receivedAt"] = format_timestamp(received_at)
+    event["receivedAt"] = arrival.text
     if timestamp is None:
-        event["timestamp"] = event["receivedAt"]
+        event["timestamp"] = arrival.text
     else:
         event["originalTimestamp"] = event["timestamp"]
         if sent_at is not None:
-            timestamp = received_at - (sent_at - timestamp)
+            timestamp = arrival.at - (sent_at - timestamp)
         event["timestamp"] = format_timestamp(timestamp)
     size = len(orjson.dumps(event))
     if size > MAX_EVENT_BYTES:

