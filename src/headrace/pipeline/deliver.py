@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +59,42 @@ DEFAULT_LEASE_S = 120.0
 
 
 _log = get_logger("pipeline")
+
+
+TURN_PATIENCE_S = 0.5
+"""How long a delivery thread waits for another's turn to end before it starts its own
+alongside (see DeliveryTurns)."""
+
+
+class DeliveryTurns:
+    """Shared by the delivery threads of one process: they take turns while each turn is
+    quick, and run side by side once one overruns.
+
+    Threads of one process share an interpreter lock, and two that are busy at once hand it
+    back and forth at every socket or database call: each event then costs several
+    microseconds more than when one thread does the same work alone (5 of about 40 in the
+    pipeline benchmark). But a turn that waits on a slow or hanging destination must not
+    hold up the others: after TURN_PATIENCE_S the next thread starts anyway, and goes on
+    without waiting while that turn lasts.
+    """
+
+    def __init__(self, patience_s: float = TURN_PATIENCE_S) -> None:
+        self._lock = threading.Lock()
+        self._patience_s = patience_s
+        self._started = 0.0
+        """When the current turn began (monotonic seconds)."""
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        wait_s = max(0.0, self._started + self._patience_s - time.monotonic())
+        if not self._lock.acquire(timeout=wait_s):
+            yield  # the current turn overran: go alongside it
+            return
+        self._started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._lock.release()
 
 
 def status_of(category: ErrorCategory) -> str:
@@ -150,7 +187,8 @@ class Deliverer:
 
     Parameters: `engine` the store; `catalog` the destinations; `pool` the sandbox for
     function and insert destinations; `webhooks` the sender for webhook destinations (with
-    the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds.
+    the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds;
+    `turns` shared with the process's other delivery threads.
     """
 
     def __init__(
@@ -163,8 +201,10 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
+        turns: DeliveryTurns | None = None,
     ) -> None:
         self._engine = engine
+        self._turns = turns
         self._catalog = catalog
         self._pool = pool
         self._webhooks = webhooks
@@ -187,7 +227,8 @@ class Deliverer:
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
         """Claim and settle one group of due jobs and every batch that is ready; the number
         of jobs handled (0 when idle)."""
-        return self._run_singles(max_jobs) + self._run_batches()
+        with self._turns.turn() if self._turns is not None else nullcontext():
+            return self._run_singles(max_jobs) + self._run_batches()
 
     def _run_singles(self, max_jobs: int) -> int:
         with self._engine.connect() as conn:
