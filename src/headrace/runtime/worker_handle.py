@@ -230,8 +230,11 @@ def _public(traces: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _attach_traces(outcome: Outcome, traces: list[dict[str, Any]]) -> None:
     if outcome.pop("perEvent", False):
+        by_event: dict[int, list[dict[str, Any]]] = {}
+        for trace in traces:
+            by_event.setdefault(trace["index"], []).append(trace)
         for index, event_outcome in enumerate(outcome["result"]):
-            event_outcome["requests"] = _public([t for t in traces if t["index"] == index])
+            event_outcome["requests"] = _public(by_event.get(index, []))
         outcome["requests"] = []
     else:
         outcome["requests"] = _public(traces)

@@ -182,7 +182,7 @@ class WorkQueue:
         rows = conn.exec_driver_sql(driver_sql(conn, statement), (*params, max_jobs))
         claimed = [
             Job(job_id, queue, workspace, target, payload, attempts, claims, first, token)
-            for job_id, workspace, target, payload, attempts, claims, first in rows
+            for job_id, workspace, target, payload, attempts, claims, first in rows.all()
         ]
         claimed.sort(key=lambda job: job.id)
         return claimed
