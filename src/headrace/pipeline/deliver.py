@@ -72,7 +72,7 @@ class DeliveryTurns:
 
     Threads of one process share an interpreter lock, and two that are busy at once hand it
     back and forth at every socket or database call: each event then costs several
-    microseconds more than when one thread does the same work alone (5 of about 40 in the
+    microseconds more than when one thread does the same work alone (about 6 of 40 in the
     pipeline benchmark). But a turn that waits on a slow or hanging destination must not
     hold up the others: after TURN_PATIENCE_S the next thread starts anyway, and goes on
     without waiting while that turn lasts.
