@@ -26,10 +26,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """Services on a freshly migrated SQLite database."""
+def services(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Services]:
+    """Services on a freshly migrated SQLite database; without the pipeline's own workers
+    in a test module that sets `RUN_PIPELINE = False` (its tests drive the pipeline, or look
+    at what waits in the queue)."""
     prepare_data_dir(settings.data_dir)
-    services = Services(settings, open_store(settings))
+    pipeline = getattr(request.module, "RUN_PIPELINE", True)
+    services = Services(settings, open_store(settings), pipeline=pipeline)
     yield services
     services.stop()
 

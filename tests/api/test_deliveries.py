@@ -9,7 +9,7 @@ in the `jobs` table to be looked at.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -19,9 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from headrace.config import Settings
 from headrace.pipeline.deliver import QUEUE_BATCH, QUEUE_DELIVER
-from headrace.services import Services, open_store, prepare_data_dir
+from headrace.services import Services
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord
 from headrace.store.queue import jobs
 from tests.api.support import SECRET, Caller, only_error, owner_of
@@ -39,13 +38,8 @@ def on_track(event, settings):
 """
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """The services on a fresh SQLite store, without pipeline workers."""
-    prepare_data_dir(settings.data_dir)
-    services = Services(settings, open_store(settings), pipeline=False)
-    yield services
-    services.stop()
+RUN_PIPELINE = False
+"""Without the pipeline's own workers: the tests write and read delivery records themselves."""
 
 
 @pytest.fixture

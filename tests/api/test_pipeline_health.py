@@ -8,15 +8,12 @@ known times before now.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import pytest
 from fastapi.testclient import TestClient
 
-from headrace.config import Settings
-from headrace.services import Services, open_store, prepare_data_dir
+from headrace.services import Services
 from headrace.store.deliveries import DeliveryLog, DeliveryRecord
 from tests.api.support import SOURCE_CODE, Caller, owner_of
 
@@ -25,13 +22,8 @@ HTTP_502 = "the webhook answered HTTP 502"
 HTTP_400 = "the webhook answered HTTP 400"
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """The services on a fresh SQLite store, without pipeline workers."""
-    prepare_data_dir(settings.data_dir)
-    services = Services(settings, open_store(settings), pipeline=False)
-    yield services
-    services.stop()
+RUN_PIPELINE = False
+"""Without the pipeline's own workers: the tests write the outcomes health is judged on."""
 
 
 def minutes_ago(minutes: int) -> float:

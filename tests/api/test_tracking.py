@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -13,22 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from headrace.config import Settings
-from headrace.services import Services, open_store, prepare_data_dir
+from headrace.services import Services
 from headrace.services.ingest import WRITE_KEY_TTL_S
 from headrace.store.delivery_queries import IntakeTotals
 from headrace.store.queue import jobs
 from tests.api.support import Caller
 from tests.helpers import intake_counts
 
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """Without the pipeline, so that accepted events stay in the queue to be looked at."""
-    prepare_data_dir(settings.data_dir)
-    services = Services(settings, open_store(settings), pipeline=False)
-    yield services
-    services.stop()
+RUN_PIPELINE = False
+"""Without the pipeline's own workers: accepted events stay in the queue to be looked at."""
 
 
 @pytest.fixture

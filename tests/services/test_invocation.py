@@ -4,30 +4,21 @@ pinned code and decrypted settings; and what routing and delivery make of those 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from headrace.config import Settings
 from headrace.pipeline import QUEUE_BATCH, QUEUE_DELIVER, Deliverer, Router
 from headrace.pipeline.webhook import WebhookSender
-from headrace.services import Services, open_store, prepare_data_dir
+from headrace.services import Services
 from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import WorkQueue, jobs
 from tests.api.support import INSERT_CODE, SECRET, Caller, owner_of
 from tests.helpers import outcome_counts
 
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """Without the pipeline's own workers: a test that delivers drives the pipeline itself."""
-    prepare_data_dir(settings.data_dir)
-    services = Services(settings, open_store(settings), pipeline=False)
-    yield services
-    services.stop()
+RUN_PIPELINE = False
+"""Without the pipeline's own workers: a test that delivers drives the pipeline itself."""
 
 
 def test_a_function_destination_plan_carries_the_pinned_version_and_settings(
