@@ -125,6 +125,23 @@ def replay(
     return found
 
 
+def expired_while_down(
+    server: ServerProcess, api: httpx.Client, state: Receiver, hook_url: str
+) -> tuple[dict[str, Any], datetime, list[dict[str, Any]]]:
+    """A webhook destination whose receiver answers 503 until every one of EVENTS sent
+    events has expired: the destination, when they were sent, and the events."""
+    state.status = 503
+    source = create_source(api)
+    hook = create_destination(
+        api, name="Receiver", kind="WEBHOOK", sourceIds=[source["id"]], settings={"url": hook_url}
+    )
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    sent = orders(EVENTS, "lost")
+    send(server, source, sent)
+    wait_for(lambda: totals(api, hook)["expired"] == EVENTS, "the events to expire")
+    return hook, since, sent
+
+
 def arrived_once(receiver: Receiver, expected: list[str]) -> None:
     """Every one of `expected` arrived, and nothing arrived twice."""
     wait_for(lambda: len(receiver.events()) >= len(expected), "the replayed events")
@@ -136,16 +153,8 @@ def test_events_that_expired_while_the_receiver_was_down_arrive_once_each_when_r
     server: ServerProcess, api: httpx.Client, receiver: tuple[Receiver, str]
 ) -> None:
     state, hook_url = receiver
-    state.status = 503
-    source = create_source(api)
-    hook = create_destination(
-        api, name="Receiver", kind="WEBHOOK", sourceIds=[source["id"]], settings={"url": hook_url}
-    )
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    sent = orders(EVENTS, "lost")
-    send(server, source, sent)
+    hook, since, sent = expired_while_down(server, api, state, hook_url)
 
-    wait_for(lambda: totals(api, hook)["expired"] == EVENTS, "the events to expire")
     expired = records(api, hook, "status=expired")
     assert sorted(r["messageId"] for r in expired) == [e["messageId"] for e in sent]
     assert {(r["category"], r["error"]) for r in expired} == {
@@ -166,15 +175,7 @@ def test_a_replay_goes_through_the_filters_the_destination_has_now(
     server: ServerProcess, api: httpx.Client, receiver: tuple[Receiver, str]
 ) -> None:
     state, hook_url = receiver
-    state.status = 503
-    source = create_source(api)
-    hook = create_destination(
-        api, name="Receiver", kind="WEBHOOK", sourceIds=[source["id"]], settings={"url": hook_url}
-    )
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    sent = orders(EVENTS, "lost")
-    send(server, source, sent)
-    wait_for(lambda: totals(api, hook)["expired"] == EVENTS, "the events to expire")
+    hook, since, sent = expired_while_down(server, api, state, hook_url)
 
     not_user_2 = {"title": "Not user 2", "if": "userId = 'user-2'", "actions": [{"type": "DROP"}]}
     data(api.post(f"/api/v1/destinations/{hook['id']}/filters", json=not_user_2), 201)
