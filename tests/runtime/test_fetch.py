@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from headrace.runtime import EgressPolicy, FunctionKind, Outcome, SandboxPool
+from headrace.runtime import EgressPolicy, FunctionKind, FunctionSpec, Outcome, SandboxPool
 from tests.runtime.conftest import MakeInstance
 from tests.runtime.support import event, function_code
 
@@ -288,3 +288,35 @@ def test_credentials_in_a_url_are_left_out_of_the_trace(
     assert outcome["result"] == 200
     assert outcome["requests"][0]["url"] == f"{http_server}/private"
     assert "s3cret" not in str(outcome)
+
+
+def test_in_each_mode_every_events_requests_are_traced_on_that_event(
+    allowing_pool: SandboxPool, http_server: str
+) -> None:
+    spec = FunctionSpec(
+        key="test:fetch-each",
+        code=function_code(
+            """
+            async def on_track(event, settings):
+                for n in range(event["properties"]["fetches"]):
+                    await fetch(settings["url"] + f"/{event['messageId']}/{n}")
+            """
+        ),
+        kind=DESTINATION,
+    )
+    events = [
+        event("track", messageId=m, properties={"fetches": n})
+        for m, n in (("a", 0), ("b", 2), ("c", 1))
+    ]
+    try:
+        outcome = allowing_pool.invoke(spec, "each", events, {"url": http_server})
+    finally:
+        allowing_pool.discard(spec.key)
+
+    assert outcome["ok"], outcome["error"]
+    assert [[r["url"] for r in o["requests"]] for o in outcome["result"]] == [
+        [],
+        [f"{http_server}/b/0", f"{http_server}/b/1"],
+        [f"{http_server}/c/0"],
+    ]
+    assert outcome["requests"] == []
