@@ -86,6 +86,8 @@ class DeliveryTurns:
 
     @contextmanager
     def turn(self) -> Iterator[None]:
+        # `_started` is read without the lock: a stale value only lets one turn overlap
+        # another a little early, which is what an overrun does anyway.
         wait_s = max(0.0, self._started + self._patience_s - time.monotonic())
         if not self._lock.acquire(timeout=wait_s):
             yield  # the current turn overran: go alongside it
