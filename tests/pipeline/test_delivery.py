@@ -89,7 +89,7 @@ def run(
     deliverer = Deliverer(engine, catalog, pool, webhooks, policy=policy, clock=clock)
 
     def drain() -> None:
-        while router.run_once() or deliverer.run_once():
+        while router.run_once() or deliverer.run_once() or deliverer.finish():
             pass
 
     yield drain

@@ -6,19 +6,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from headrace.pipeline import Deliverer, Router
+from headrace.pipeline import Deliverer, PipelineWorkers, Router
 from headrace.pipeline.catalog import DestinationPlan
+from headrace.pipeline.deliver import DeliveryTurns, SlowDestinations
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.store.delivery_queries import recent_outcomes
-from headrace.store.queue import WorkQueue
+from headrace.store.queue import WorkQueue, jobs
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
 from tests.pipeline.conftest import Receiver, StaticCatalog
@@ -223,13 +225,62 @@ def test_a_slow_destination_keeps_its_lease_while_the_others_keep_finishing(
         Router(engine, catalog, clock=clock).run_once()
         first = Deliverer(engine, catalog, pool, webhooks, lease_s=lease_s)
         second = Deliverer(engine, catalog, pool, webhooks, lease_s=lease_s)
-        delivering = threading.Thread(target=first.run_once)
-        delivering.start()
+        workers = PipelineWorkers({"deliver": first.run_once})
+        workers.start()
         time.sleep(1.3)  # past the first lease; the steady ones finished every 0.2 s
         taken_over = second.run_once()
-        delivering.join()
+        workers.stop()
         first.close()
         second.close()
 
     assert taken_over == 0
     assert arrivals == {"slow": 1, **{f"steady-{n}": 1 for n in range(1, 7)}}
+
+
+def test_a_hanging_destination_with_a_backlog_holds_back_neither_delivery_worker(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    receiver: tuple[Receiver, str],
+    hanging_url: str,
+    clock: Clock,
+) -> None:
+    """Many claims' worth of jobs wait for a destination that never answers: the healthy
+    destination's jobs all go at once, and the hanging one's stay queued, not stuck in
+    threads."""
+    state, healthy_url = receiver
+    catalog.add(SOURCE, webhook(hanging_url, dest_id="hanging"))
+    catalog.add(SOURCE, webhook(healthy_url, dest_id="healthy"))
+    ingest(engine, clock, *[track(f"m{i:02}") for i in range(EVENTS)])
+    Router(engine, catalog, clock=clock).run_once()
+    # Each claim takes 3 jobs per destination; the hanging one's 3 take 2 timeouts each.
+    sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), timeout_s=1.0, concurrency=2)
+    turns, slow = DeliveryTurns(), SlowDestinations()
+    deliverers = [
+        Deliverer(engine, catalog, pool, sender, clock=clock, turns=turns, slow=slow)
+        for _ in range(2)
+    ]
+    workers = PipelineWorkers(
+        {f"deliver-{n}": partial(d.run_once, 6) for n, d in enumerate(deliverers)}
+    )
+
+    workers.start()
+    started = time.monotonic()
+    while len(state.events()) < EVENTS and time.monotonic() - started < 5:
+        time.sleep(0.02)
+    waited = time.monotonic() - started
+    with engine.connect() as conn:
+        hanging_held = conn.execute(
+            select(func.count()).where(
+                jobs.c.target_id == "hanging", jobs.c.lease_token.is_not(None)
+            )
+        ).scalar_one()
+    workers.stop()
+    for deliverer in deliverers:
+        deliverer.close()
+    sender.close()
+
+    assert sorted(e["messageId"] for e in state.events()) == [f"m{i:02}" for i in range(EVENTS)]
+    assert waited < 1.5  # one claim of 3 would take 2 s behind the hanging destination
+    assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
+    assert 3 <= hanging_held <= 6  # one claim's worth per delivery worker at most

@@ -136,3 +136,26 @@ def test_has_due_sees_only_jobs_that_may_be_claimed_now(engine: Engine) -> None:
     claim(engine, now=NOW + 10)
     with engine.connect() as conn:
         assert not queue.has_due(conn, "deliver", NOW + 11)  # held under its lease
+
+
+def test_next_due_by_target_gives_each_targets_earliest_job_in_that_queue_only(
+    engine: Engine,
+) -> None:
+    def job(target: str, not_before: float, queue: str = "deliver") -> NewJob:
+        return NewJob(queue, "ws_1", target, b"{}", first_enqueued_at=NOW, not_before=not_before)
+
+    enqueue(
+        engine,
+        *[job("dst_busy", NOW - 100 + i) for i in range(50)],
+        job("dst_b", NOW + 5),
+        job("dst_b", NOW + 2),
+        job("dst_a", NOW),
+        job("dst_c", NOW - 1, queue="batch"),
+    )
+
+    with engine.connect() as conn:
+        by_target = WorkQueue().next_due_by_target(conn, "deliver")
+        empty = WorkQueue().next_due_by_target(conn, "route")
+
+    assert by_target == {"dst_busy": NOW - 100, "dst_a": NOW, "dst_b": NOW + 2}
+    assert empty == {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
@@ -51,8 +50,18 @@ EACH_INVOKE_MAX = 50
 fails as a whole (a crash, a timeout) is retried event by event, so this bounds the work
 done twice."""
 
-DESTINATION_CONCURRENCY = 8
-"""Destinations of one claim delivered at once per delivery worker."""
+CLAIM_DESTINATIONS_MAX = 8
+"""Destinations one delivery step claims jobs of at most (the due ones that waited longest
+first), each with an equal share of DELIVER_CLAIM_MAX."""
+
+GROUP_THREADS = 32
+"""Groups of jobs one delivery worker has in flight at most: this step's, and the slow ones
+it left running (see GROUP_PATIENCE_S)."""
+
+GROUP_PATIENCE_S = 0.5
+"""How long a delivery step waits for the groups it claimed. A group still running then is
+left to finish in its thread, and its destination is not claimed for until it has: one slow
+or hanging destination never keeps the others waiting."""
 
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
@@ -97,6 +106,44 @@ class DeliveryTurns:
             yield
         finally:
             self._lock.release()
+
+
+class SlowDestinations:
+    """Shared by the delivery threads of one process: the destinations with a group of jobs
+    that outlasted GROUP_PATIENCE_S and is still in flight. They are not claimed for until
+    it ends, so their backlog stays in the queue rather than in more stuck threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[str, int] = {}
+
+    def add(self, destination_id: str) -> None:
+        with self._lock:
+            self._groups[destination_id] = self._groups.get(destination_id, 0) + 1
+
+    def remove(self, destination_id: str) -> None:
+        with self._lock:
+            left = self._groups.pop(destination_id, 0) - 1
+            if left > 0:
+                self._groups[destination_id] = left
+
+    def current(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._groups)
+
+
+@dataclass(slots=True)
+class _Group:
+    """One destination's claimed jobs, on their way in a thread of their own."""
+
+    destination_id: str
+    jobs: list[Job]
+    started: float
+    """When it was handed to its thread (monotonic seconds)."""
+    slow: bool = False
+    """Outlasted GROUP_PATIENCE_S (and counted in SlowDestinations)."""
+    items: list[Item] | None = None
+    """The delivered items, once the group has finished (kept until they are settled)."""
 
 
 def status_of(category: ErrorCategory) -> str:
@@ -190,7 +237,12 @@ class Deliverer:
     Parameters: `engine` the store; `catalog` the destinations; `pool` the sandbox for
     function and insert destinations; `webhooks` the sender for webhook destinations (with
     the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds;
-    `turns` shared with the process's other delivery threads.
+    `turns` and `slow` shared with the process's other delivery threads.
+
+    Each step claims the due jobs of a few destinations, delivers each destination's group
+    in a thread of its own and settles each group as soon as it ends. A group that outlasts
+    GROUP_PATIENCE_S is left running: later steps settle it when it ends, keep its leases
+    meanwhile, and claim only for the other destinations.
     """
 
     def __init__(
@@ -204,9 +256,11 @@ class Deliverer:
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
         turns: DeliveryTurns | None = None,
+        slow: SlowDestinations | None = None,
     ) -> None:
         self._engine = engine
         self._turns = turns
+        self._slow = slow or SlowDestinations()
         self._catalog = catalog
         self._pool = pool
         self._webhooks = webhooks
@@ -219,80 +273,88 @@ class Deliverer:
         self._usage_pending: dict[tuple[str, str], list[Any]] = {}
         """Invocations per (workspace, function) since the last settle, written with it."""
         self._usage_lock = threading.Lock()
-        self._destinations = ThreadPoolExecutor(
-            DESTINATION_CONCURRENCY, thread_name_prefix="destination"
-        )
+        self._destinations = ThreadPoolExecutor(GROUP_THREADS, thread_name_prefix="destination")
+        self._groups: dict[Future[list[Item]], _Group] = {}
+        """Groups in flight or not yet settled; only the thread that runs the steps (or
+        close, after it) touches them."""
+        self._extend_at = 0.0
 
     def close(self) -> None:
+        try:
+            self.finish()
+        except Exception:  # noqa: BLE001
+            # Their leases run out, and another worker delivers them again.
+            _log.exception("settling delivered jobs failed while stopping")
         self._destinations.shutdown(wait=True)
 
+    def finish(self) -> int:
+        """Wait for the groups in flight (keeping their leases) and settle them; the number
+        of jobs settled."""
+        settled = 0
+        while self._groups:
+            running = [future for future in self._groups if not future.done()]
+            if running:
+                self._extend_leases()
+                wait(running, timeout=self._until_extend(), return_when=FIRST_COMPLETED)
+            settled += self._settle_finished()
+        return settled
+
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
-        """Claim and settle one group of due jobs and every batch that is ready; the number
-        of jobs handled (0 when idle)."""
+        """Settle the groups that ended since the last step, claim due jobs and every batch
+        that is ready, and wait up to GROUP_PATIENCE_S for them; the number of jobs claimed
+        or settled (0 when idle)."""
         with self._turns.turn() if self._turns is not None else nullcontext():
-            return self._run_singles(max_jobs) + self._run_batches()
+            handled = self._settle_finished()
+            self._extend_leases()
+            claims = self._claim_singles(max_jobs) + self._claim_batches()
+            started = [self._start(destination_id, jobs) for destination_id, jobs in claims]
+            self._await(started)
+            return handled + sum(len(jobs) for _destination_id, jobs in claims)
 
-    def _run_singles(self, max_jobs: int) -> int:
+    # -- claiming --------------------------------------------------------------------------
+
+    def _claim_singles(self, max_jobs: int) -> list[tuple[str, list[Job]]]:
+        """The due jobs of the destinations that waited longest (skipping the slow ones), an
+        equal share each."""
+        room = min(CLAIM_DESTINATIONS_MAX, GROUP_THREADS - len(self._groups))
+        if room <= 0:
+            return []
+        # A read first: an idle poll takes no write lock.
         with self._engine.connect() as conn:
-            if not self._queue.has_due(conn, QUEUE_DELIVER, self._clock()):
-                return 0
+            next_due = self._queue.next_due_by_target(conn, QUEUE_DELIVER)
+        now, slow = self._clock(), self._slow.current()
+        due = sorted((at, target) for target, at in next_due.items() if at <= now)
+        targets = [target for _at, target in due if target not in slow][:room]
+        if not targets:
+            return []
+        share = max(1, max_jobs // len(targets))
+        claims: list[tuple[str, list[Job]]] = []
         with write_transaction(self._engine) as conn:
-            jobs = self._queue.claim(conn, QUEUE_DELIVER, max_jobs, self._lease_s, self._clock())
-        if not jobs:
-            return 0
-        by_destination: dict[str, list[Job]] = defaultdict(list)
-        for job in jobs:
-            by_destination[job.target_id].append(job)
-        self._deliver_side_by_side(list(by_destination.items()), batched=False)
-        return len(jobs)
+            now = self._clock()
+            for target in targets:
+                jobs = self._queue.claim(
+                    conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
+                )
+                if jobs:
+                    claims.append((target, jobs))
+        return claims
 
-    def _deliver_side_by_side(self, claims: list[tuple[str, list[Job]]], *, batched: bool) -> None:
-        """Deliver each destination's claimed jobs in a thread of its own and settle each as
-        soon as it is done: a destination that hangs never holds back the others."""
-        groups = {
-            self._destinations.submit(self._deliver, destination_id, group, batched=batched): group
-            for destination_id, group in claims
-        }
-        pending = set(groups)
-        every = self._lease_s / 3
-        extend_at = time.monotonic() + every
-        while pending:
-            timeout = max(0.0, extend_at - time.monotonic())
-            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                self._settle(self._delivered(future, groups[future]))
-            if pending and time.monotonic() >= extend_at:
-                # Slow destinations: keep their jobs from being taken over meanwhile, however
-                # often the others finish.
-                self._extend([job for future in pending for job in groups[future]])
-                extend_at = time.monotonic() + every
-
-    def _delivered(self, future: Future[list[Item]], jobs: list[Job]) -> list[Item]:
-        """A destination's delivered items; if delivering them failed in headrace itself (a
-        bug), each is retried like a failed attempt, so its retries are counted and it
-        expires in the end, instead of coming back with its lease forever."""
-        try:
-            return future.result()
-        except Exception as exc:  # noqa: BLE001
-            _log.exception(
-                "delivering to a destination failed", extra={"destination_id": jobs[0].target_id}
-            )
-            items = [Item.of(job) for job in jobs]
-            message = f"headrace failed while delivering: {type(exc).__name__}: {exc}"
-            self._end_all(items, "retrying", ErrorCategory.RETRY, message)
-            return items
-
-    def _extend(self, jobs: list[Job]) -> None:
-        with write_transaction(self._engine) as conn:
-            self._queue.extend(conn, jobs, self._clock() + self._lease_s)
-
-    def _run_batches(self) -> int:
+    def _claim_batches(self) -> list[tuple[str, list[Job]]]:
+        """A batch of each batching destination that is ready (skipping the slow ones)."""
+        room = GROUP_THREADS - len(self._groups)
+        if room <= 0:
+            return []
         with self._engine.connect() as conn:
-            if not self._queue.has_due(conn, QUEUE_BATCH, self._clock()):
-                return 0
-            due = self._queue.due_targets(conn, QUEUE_BATCH, self._clock())
+            next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
+            now, slow = self._clock(), self._slow.current()
+            due: list[DueTarget] = []
+            for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1]):
+                if at <= now and target_id not in slow:
+                    due += self._queue.due_targets(conn, QUEUE_BATCH, now, target_id=target_id)
         claims: list[tuple[str, list[Job]]] = []
         for target in due:
+            if len(claims) >= room:
+                break
             plan = self._catalog.destination(target.target_id)
             if plan is not None and not self._batch_ready(plan, target):
                 continue
@@ -309,8 +371,7 @@ class Deliverer:
                     )
                     if jobs:
                         claims.append((target.target_id, jobs))
-        self._deliver_side_by_side(claims, batched=True)
-        return sum(len(jobs) for _target, jobs in claims)
+        return claims
 
     def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
         """Full, or its longest-waiting event has waited long enough (a destination that no
@@ -320,6 +381,95 @@ class Deliverer:
             or target.due >= plan.batch_max_events
             or self._clock() - target.waiting_since >= plan.batch_max_wait_s
         )
+
+    # -- groups in flight ------------------------------------------------------------------
+
+    def _start(self, destination_id: str, jobs: list[Job]) -> Future[list[Item]]:
+        if not any(not future.done() for future in self._groups):
+            self._extend_at = time.monotonic() + self._lease_s / 3
+        batched = jobs[0].queue == QUEUE_BATCH
+        future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
+        self._groups[future] = _Group(destination_id, jobs, time.monotonic())
+        return future
+
+    def _await(self, started: list[Future[list[Item]]]) -> None:
+        """Settle groups as they end, until every one of `started` has or GROUP_PATIENCE_S
+        has passed; then every group that has been running longer than that is slow."""
+        deadline = time.monotonic() + GROUP_PATIENCE_S
+        waiting = set(started)
+        while waiting:
+            waiting = {future for future in waiting if not future.done()}
+            left_s = deadline - time.monotonic()
+            running = [future for future in self._groups if not future.done()]
+            if waiting and running and left_s > 0:
+                timeout = min(left_s, self._until_extend())
+                wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                self._extend_leases()
+            self._settle_finished()
+            if left_s <= 0:
+                break
+        for future, group in self._groups.items():
+            overran = time.monotonic() - group.started >= GROUP_PATIENCE_S
+            if overran and not group.slow and not future.done():
+                group.slow = True
+                self._slow.add(group.destination_id)
+                _log.info(
+                    "a destination is slow: its other jobs wait until this group ends",
+                    extra={"destination_id": group.destination_id, "jobs": len(group.jobs)},
+                )
+
+    def _settle_finished(self) -> int:
+        """Settle each group that has ended; the number of jobs settled. A group whose
+        settling fails is tried again at the next step (until its leases run out, after
+        which another worker has its jobs); the first failure is raised after the rest."""
+        settled = 0
+        failure: Exception | None = None
+        for future, group in list(self._groups.items()):
+            if not future.done():
+                continue
+            if group.items is None:
+                group.items = self._delivered(future, group.jobs)
+            try:
+                self._settle(group.items)
+            except Exception as exc:  # noqa: BLE001
+                failure = failure or exc
+                continue
+            del self._groups[future]
+            if group.slow:
+                self._slow.remove(group.destination_id)
+            settled += len(group.jobs)
+        if failure is not None:
+            raise failure
+        return settled
+
+    def _until_extend(self) -> float:
+        return max(0.0, self._extend_at - time.monotonic())
+
+    def _extend_leases(self) -> None:
+        """Every third of a lease, renew the leases of the groups still running, so that
+        no other worker takes their jobs over meanwhile."""
+        if time.monotonic() < self._extend_at:
+            return
+        running = [job for f, group in self._groups.items() if not f.done() for job in group.jobs]
+        if running:
+            with write_transaction(self._engine) as conn:
+                self._queue.extend(conn, running, self._clock() + self._lease_s)
+        self._extend_at = time.monotonic() + self._lease_s / 3
+
+    def _delivered(self, future: Future[list[Item]], jobs: list[Job]) -> list[Item]:
+        """A destination's delivered items; if delivering them failed in headrace itself (a
+        bug), each is retried like a failed attempt, so its retries are counted and it
+        expires in the end, instead of coming back with its lease forever."""
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001
+            _log.exception(
+                "delivering to a destination failed", extra={"destination_id": jobs[0].target_id}
+            )
+            items = [Item.of(job) for job in jobs]
+            message = f"headrace failed while delivering: {type(exc).__name__}: {exc}"
+            self._end_all(items, "retrying", ErrorCategory.RETRY, message)
+            return items
 
     # -- one destination -------------------------------------------------------------------
 
