@@ -60,8 +60,8 @@ it left running (see GROUP_PATIENCE_S)."""
 
 GROUP_PATIENCE_S = 0.5
 """How long a delivery step waits for the groups it claimed. A group still running then is
-left to finish in its thread, and its destination is not claimed for until it has: one slow
-or hanging destination never keeps the others waiting."""
+left to finish in its thread while the next steps go on (see GroupsInFlight): one slow or
+hanging destination never keeps the others waiting."""
 
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
@@ -108,13 +108,19 @@ class DeliveryTurns:
             self._lock.release()
 
 
-class SlowDestinations:
-    """Shared by the delivery threads of one process: the destinations with a group of jobs
-    that outlasted GROUP_PATIENCE_S and is still in flight. They are not claimed for until
-    it ends, so their backlog stays in the queue rather than in more stuck threads."""
+class GroupsInFlight:
+    """Shared by the delivery threads of one process: how many groups of jobs of each
+    destination are being delivered.
 
-    def __init__(self) -> None:
+    A destination with `each` groups in flight is not claimed for until one ends. That is
+    as many as when every delivery thread waited for its own group: a distant destination
+    still gets that many at once, and a hanging one holds no more jobs and threads than
+    that while its backlog waits in the queue.
+    """
+
+    def __init__(self, each: int = 2) -> None:
         self._lock = threading.Lock()
+        self._each = max(1, each)
         self._groups: dict[str, int] = {}
 
     def add(self, destination_id: str) -> None:
@@ -127,9 +133,10 @@ class SlowDestinations:
             if left > 0:
                 self._groups[destination_id] = left
 
-    def current(self) -> frozenset[str]:
+    def full(self) -> frozenset[str]:
+        """The destinations not to claim for now."""
         with self._lock:
-            return frozenset(self._groups)
+            return frozenset(d for d, groups in self._groups.items() if groups >= self._each)
 
 
 @dataclass(slots=True)
@@ -141,7 +148,7 @@ class _Group:
     started: float
     """When it was handed to its thread (monotonic seconds)."""
     slow: bool = False
-    """Outlasted GROUP_PATIENCE_S (and counted in SlowDestinations)."""
+    """Outlasted GROUP_PATIENCE_S (and was logged as slow)."""
     items: list[Item] | None = None
     """The delivered items, once the group has finished (kept until they are settled)."""
 
@@ -237,12 +244,13 @@ class Deliverer:
     Parameters: `engine` the store; `catalog` the destinations; `pool` the sandbox for
     function and insert destinations; `webhooks` the sender for webhook destinations (with
     the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds;
-    `turns` and `slow` shared with the process's other delivery threads.
+    `turns` and `in_flight` shared with the process's other delivery threads.
 
     Each step claims the due jobs of a few destinations, delivers each destination's group
     in a thread of its own and settles each group as soon as it ends. A group that outlasts
-    GROUP_PATIENCE_S is left running: later steps settle it when it ends, keep its leases
-    meanwhile, and claim only for the other destinations.
+    GROUP_PATIENCE_S is left running: later steps settle it when it ends and keep its leases
+    meanwhile, and claim for its destination only while it has fewer groups in flight than
+    GroupsInFlight allows.
     """
 
     def __init__(
@@ -256,11 +264,11 @@ class Deliverer:
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
         turns: DeliveryTurns | None = None,
-        slow: SlowDestinations | None = None,
+        in_flight: GroupsInFlight | None = None,
     ) -> None:
         self._engine = engine
         self._turns = turns
-        self._slow = slow or SlowDestinations()
+        self._in_flight = in_flight or GroupsInFlight()
         self._catalog = catalog
         self._pool = pool
         self._webhooks = webhooks
@@ -314,17 +322,17 @@ class Deliverer:
     # -- claiming --------------------------------------------------------------------------
 
     def _claim_singles(self, max_jobs: int) -> list[tuple[str, list[Job]]]:
-        """The due jobs of the destinations that waited longest (skipping the slow ones), an
-        equal share each."""
+        """The due jobs of the destinations that waited longest (skipping those with as many
+        groups in flight as allowed), an equal share each."""
         room = min(CLAIM_DESTINATIONS_MAX, GROUP_THREADS - len(self._groups))
         if room <= 0:
             return []
         # A read first: an idle poll takes no write lock.
         with self._engine.connect() as conn:
             next_due = self._queue.next_due_by_target(conn, QUEUE_DELIVER)
-        now, slow = self._clock(), self._slow.current()
+        now, full = self._clock(), self._in_flight.full()
         due = sorted((at, target) for target, at in next_due.items() if at <= now)
-        targets = [target for _at, target in due if target not in slow][:room]
+        targets = [target for _at, target in due if target not in full][:room]
         if not targets:
             return []
         share = max(1, max_jobs // len(targets))
@@ -340,16 +348,17 @@ class Deliverer:
         return claims
 
     def _claim_batches(self) -> list[tuple[str, list[Job]]]:
-        """A batch of each batching destination that is ready (skipping the slow ones)."""
+        """A batch of each batching destination that is ready (skipping those with as many
+        groups in flight as allowed)."""
         room = GROUP_THREADS - len(self._groups)
         if room <= 0:
             return []
         with self._engine.connect() as conn:
             next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
-            now, slow = self._clock(), self._slow.current()
+            now, full = self._clock(), self._in_flight.full()
             due: list[DueTarget] = []
             for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1]):
-                if at <= now and target_id not in slow:
+                if at <= now and target_id not in full:
                     due += self._queue.due_targets(conn, QUEUE_BATCH, now, target_id=target_id)
         claims: list[tuple[str, list[Job]]] = []
         for target in due:
@@ -390,6 +399,7 @@ class Deliverer:
         batched = jobs[0].queue == QUEUE_BATCH
         future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
         self._groups[future] = _Group(destination_id, jobs, time.monotonic())
+        self._in_flight.add(destination_id)
         return future
 
     def _await(self, started: list[Future[list[Item]]]) -> None:
@@ -412,9 +422,8 @@ class Deliverer:
             overran = time.monotonic() - group.started >= GROUP_PATIENCE_S
             if overran and not group.slow and not future.done():
                 group.slow = True
-                self._slow.add(group.destination_id)
                 _log.info(
-                    "a destination is slow: its other jobs wait until this group ends",
+                    "a destination is slow: its group goes on in the background",
                     extra={"destination_id": group.destination_id, "jobs": len(group.jobs)},
                 )
 
@@ -435,8 +444,7 @@ class Deliverer:
                 failure = failure or exc
                 continue
             del self._groups[future]
-            if group.slow:
-                self._slow.remove(group.destination_id)
+            self._in_flight.remove(group.destination_id)
             settled += len(group.jobs)
         if failure is not None:
             raise failure

@@ -19,7 +19,7 @@ from headrace.pipeline import (
     SourceRetryPolicy,
     SourceRunner,
 )
-from headrace.pipeline.deliver import DEFAULT_LEASE_S, DeliveryTurns, SlowDestinations
+from headrace.pipeline.deliver import DEFAULT_LEASE_S, DeliveryTurns, GroupsInFlight
 from headrace.pipeline.maintenance import Maintenance
 from headrace.pipeline.webhook import WEBHOOK_CONCURRENCY, WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
@@ -175,7 +175,7 @@ class Services:
             "router": router.run_once,
             "maintenance": Maintenance(self.engine).run_once,
         }
-        turns, slow = DeliveryTurns(), SlowDestinations()
+        turns, in_flight = DeliveryTurns(), GroupsInFlight(self.settings.delivery_workers)
         for index in range(self.settings.delivery_workers):
             deliverer = Deliverer(
                 self.engine,
@@ -185,7 +185,7 @@ class Services:
                 policy=self.retry_policy(),
                 lease_s=lease_s,
                 turns=turns,
-                slow=slow,
+                in_flight=in_flight,
             )
             self._deliverers.append(deliverer)
             steps[f"deliver-{index}"] = deliverer.run_once
