@@ -106,3 +106,24 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     yield state, f"http://127.0.0.1:{server.server_address[1]}/hook"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    """The URL of an endpoint that takes each request and never answers it."""
+    released = threading.Event()
+
+    class Hanging(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            released.wait(30)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    released.set()
+    server.shutdown()
+    server.server_close()

@@ -12,13 +12,12 @@ from headrace.pipeline import Deliverer, Router
 from headrace.pipeline.deliver import DeliveryTurns
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
-from tests.pipeline import test_delivery, test_isolation_of_destinations
+from tests.pipeline import test_delivery
 from tests.pipeline.conftest import Receiver, StaticCatalog
 from tests.pipeline.test_delivery import SOURCE, Clock, ingest, statuses, track, webhook
 
 catalog = test_delivery.catalog
 clock = test_delivery.clock
-hanging_url = test_isolation_of_destinations.hanging_url
 
 HANGING_TIMEOUT_S = 3.0
 

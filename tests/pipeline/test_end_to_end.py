@@ -15,6 +15,8 @@ import httpx
 import pytest
 import segment.analytics as segment_analytics
 
+from headrace.pipeline.deliver import STOP_GRACE_S
+from headrace.pipeline.webhook import NOT_SENT, STOPPED
 from tests.helpers import ServerProcess, start_server
 from tests.pipeline.conftest import Receiver
 
@@ -245,3 +247,60 @@ def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: 
         hook.server_close()
 
     assert counts["peak"] == 3
+
+
+def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to_retry(
+    tmp_path: Path, start: Start
+) -> None:
+    """A webhook that takes requests and never answers would hold a stopping service for
+    rounds of 10 s timeouts: after STOP_GRACE_S its requests are cut short instead, and
+    each event is recorded as retrying, with why."""
+    arrived, released = threading.Event(), threading.Event()
+
+    class Hanging(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            arrived.set()
+            released.wait(60)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    hook.daemon_threads = True
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        server = start(tmp_path / "data")
+        write_key = wire(server, f"http://127.0.0.1:{hook.server_address[1]}/hook")
+        batch = [
+            {"type": "track", "event": "E", "userId": "u", "messageId": f"h{n:02}"}
+            for n in range(40)
+        ]
+        with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
+            http.post("/v1/batch", json={"batch": batch}).raise_for_status()
+        assert arrived.wait(DELIVERY_DEADLINE_S)
+
+        started = time.monotonic()
+        code, _out, _err = server.stop()
+        stopped_in = time.monotonic() - started
+
+        again = start(tmp_path / "data")
+        with again.client(again.owner_token) as api:
+            [destination] = data(api.get("/api/v1/destinations"))
+            records = data(
+                api.get(
+                    f"/api/v1/destinations/{destination['id']}/delivery/events",
+                    params={"status": "retrying"},
+                )
+            )
+    finally:
+        released.set()
+        hook.shutdown()
+        hook.server_close()
+
+    assert code == 0
+    assert stopped_in < STOP_GRACE_S + 4  # three rounds of 10 s timeouts otherwise
+    assert sorted(r["messageId"] for r in records) == [f"h{n:02}" for n in range(40)]
+    assert {(r["category"], r["error"]) for r in records} == {
+        ("retry", STOPPED),
+        ("retry", NOT_SENT),
+    }

@@ -72,23 +72,6 @@ def dead_url(request: pytest.FixtureRequest) -> Iterator[str]:
             yield url
 
 
-@pytest.fixture
-def hanging_url() -> Iterator[str]:
-    """The URL of an endpoint that takes each request and never answers it."""
-    released = threading.Event()
-
-    class Hanging(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            released.wait(30)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    with serving(Hanging) as url:
-        yield url
-        released.set()
-
-
 def test_a_dead_destination_does_not_hold_back_the_healthy_one_on_the_same_source(
     engine: Engine,
     catalog: StaticCatalog,

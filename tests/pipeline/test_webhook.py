@@ -12,6 +12,7 @@ import datetime
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -26,8 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from headrace.errors import ErrorCategory
-from headrace.pipeline.webhook import WebhookAttempt, WebhookSender
+from headrace.pipeline.webhook import NOT_SENT, STOPPED, WebhookAttempt, WebhookSender
 from headrace.runtime.egress import EgressPolicy
+from tests.pipeline.conftest import Receiver
 
 LOOPBACK = EgressPolicy.allowing(["127.0.0.1"])
 BODY = b'{"type":"track","event":"Order Completed","properties":{"total":42.5}}'
@@ -776,3 +778,26 @@ def test_a_host_that_does_not_resolve_is_retried_as_unreachable(sender: WebhookS
         for a in attempts
     )
     assert attempts[0].trace["url"] == "http://hook.invalid/in"
+
+
+def test_stop_cuts_requests_in_flight_short_and_sends_no_more(
+    hanging_url: str, receiver: tuple[Receiver, str]
+) -> None:
+    sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), concurrency=1)
+    threading.Timer(0.3, sender.stop).start()
+    state, url = receiver
+
+    started = time.monotonic()
+    cut = sender.post_all(hanging_url, {}, [b"{}", b"{}", b"{}"])
+    took = time.monotonic() - started
+    later = sender.post(url, {}, b'{"messageId": "m1"}')
+    sender.close()
+
+    assert took < 2.0  # the first request alone would wait for its 10 s timeout
+    assert [(a.category, a.error) for a in cut] == [
+        (ErrorCategory.RETRY, STOPPED),
+        (ErrorCategory.RETRY, NOT_SENT),
+        (ErrorCategory.RETRY, NOT_SENT),
+    ]
+    assert (later.category, later.error) == (ErrorCategory.RETRY, NOT_SENT)
+    assert state.events() == []

@@ -63,6 +63,10 @@ GROUP_PATIENCE_S = 0.5
 left to finish in its thread while the next steps go on (see GroupsInFlight): one slow or
 hanging destination never keeps the others waiting."""
 
+STOP_GRACE_S = 5.0
+"""How long a stopping pipeline lets the groups in flight end by themselves before it cuts
+their webhook requests short (see Deliverer.wait_for_groups)."""
+
 DEFAULT_LEASE_S = 120.0
 """How long a claimed job stays invisible to other workers (HEADRACE_LEASE_S)."""
 
@@ -294,6 +298,14 @@ class Deliverer:
             # Their leases run out, and another worker delivers them again.
             _log.exception("settling delivered jobs failed while stopping")
         self._destinations.shutdown(wait=True)
+
+    def wait_for_groups(self, timeout_s: float) -> None:
+        """Wait up to `timeout_s` for the groups in flight to end, settling nothing: when the
+        service stops, what ends within STOP_GRACE_S ends as it would have, and close
+        settles it with the rest."""
+        running = [future for future in self._groups if not future.done()]
+        if running:
+            wait(running, timeout=timeout_s)
 
     def finish(self) -> int:
         """Wait for the groups in flight (keeping their leases) and settle them; the number

@@ -37,6 +37,9 @@ RETRYABLE_STATUSES = frozenset({408, 429})
 DNS_TTL_S = 30.0
 """How long a host's checked address is reused before it is resolved and checked again."""
 
+STOPPED = "headrace stopped before the webhook answered"
+NOT_SENT = "headrace was stopping: not sent"
+
 MAX_RESPONSE_BYTES = 64 * 1024
 """How much of a webhook's answer is read (the rest is discarded with the connection)."""
 
@@ -149,6 +152,12 @@ class WebhookSender:
         self._pins: dict[tuple[str, int], _Pinned] = {}
         self._lock = threading.Lock()
         self._sessions: list[_Session] = []
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Cut requests short because the service is stopping: those in flight end now, and
+        later ones are not sent; each is a retryable failure (STOPPED, NOT_SENT)."""
+        self._stopping.set()
 
     def close(self) -> None:
         with self._lock:
@@ -188,6 +197,16 @@ class WebhookSender:
         running: dict[int, _Transfer] = {}
         try:
             while waiting or running:
+                if self._stopping.is_set():
+                    for transfer in running.values():
+                        trace = _trace(trace_url)
+                        attempts[transfer.index] = _failed(
+                            ErrorCategory.RETRY, STOPPED, trace, transfer.started
+                        )
+                    for index in waiting:
+                        trace = _trace(trace_url)
+                        attempts[index] = _failed(ErrorCategory.RETRY, NOT_SENT, trace, started)
+                    break
                 while waiting and len(running) < self._concurrency:
                     index = waiting.pop()
                     transfer = self._start(session, options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -19,7 +20,12 @@ from headrace.pipeline import (
     SourceRetryPolicy,
     SourceRunner,
 )
-from headrace.pipeline.deliver import DEFAULT_LEASE_S, DeliveryTurns, GroupsInFlight
+from headrace.pipeline.deliver import (
+    DEFAULT_LEASE_S,
+    STOP_GRACE_S,
+    DeliveryTurns,
+    GroupsInFlight,
+)
 from headrace.pipeline.maintenance import Maintenance
 from headrace.pipeline.webhook import WEBHOOK_CONCURRENCY, WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
@@ -215,6 +221,13 @@ class Services:
         workers, self._workers = self._workers, None
         if workers is not None:
             workers.stop()
+        # Groups still in flight after STOP_GRACE_S (a destination that hangs) have their
+        # webhook requests cut short: they are settled as retrying, not waited for.
+        deadline = time.monotonic() + STOP_GRACE_S
+        for deliverer in self._deliverers:
+            deliverer.wait_for_groups(max(0.0, deadline - time.monotonic()))
+        if self._webhooks is not None:
+            self._webhooks.stop()
         for deliverer in self._deliverers:
             deliverer.close()
         self._deliverers.clear()
