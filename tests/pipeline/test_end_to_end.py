@@ -4,6 +4,7 @@ an insert function, a webhook receiver; then kill -9 mid-stream and a receiver t
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import segment.analytics as segment_analytics
 
+from headrace.config import DATABASE_FILE_NAME
 from headrace.pipeline.deliver import STOP_GRACE_S
 from headrace.pipeline.webhook import NOT_SENT, STOPPED
 from tests.helpers import ServerProcess, start_server
@@ -282,6 +284,8 @@ def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to
         started = time.monotonic()
         code, _out, _err = server.stop()
         stopped_in = time.monotonic() - started
+        with sqlite3.connect(tmp_path / "data" / DATABASE_FILE_NAME) as db:
+            waiting = db.execute("SELECT attempts, lease_token FROM jobs").fetchall()
 
         again = start(tmp_path / "data")
         with again.client(again.owner_token) as api:
@@ -304,3 +308,4 @@ def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to
         ("retry", STOPPED),
         ("retry", NOT_SENT),
     }
+    assert waiting == [(0, None)] * 40  # back in the queue, not counted as failed attempts

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from headrace.pipeline import Deliverer, PipelineWorkers, Router
 from headrace.pipeline.catalog import DestinationPlan
-from headrace.pipeline.deliver import DeliveryTurns, GroupsInFlight
+from headrace.pipeline.deliver import SETTLE_TRIES, DeliveryTurns, GroupsInFlight
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
@@ -267,3 +267,49 @@ def test_a_hanging_destination_with_a_backlog_holds_back_neither_delivery_worker
     assert waited < 1.5, f"{waited:.2f} s"  # one claim of 3 takes 2 s behind the hanging one
     assert statuses(engine, "healthy") == {("delivered", ""): EVENTS}
     assert 3 <= hanging_held <= 6, hanging_held  # a group of 3 per delivery worker at most
+
+
+def test_a_group_that_cannot_be_settled_is_given_up_and_the_others_go_on(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    webhooks: WebhookSender,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+) -> None:
+    """The database refuses every outcome of destination "refused" (a trigger): its group is
+    tried SETTLE_TRIES times, then given up, while "healthy" is delivered and settled, and
+    delivery goes on."""
+    state, url = receiver
+    catalog.add(SOURCE, webhook(url, dest_id="refused"))
+    catalog.add(SOURCE, webhook(url, dest_id="healthy"))
+    with engine.begin() as conn:
+        for event in ("INSERT", "UPDATE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{event.lower()} BEFORE {event} ON delivery_counts"
+                " WHEN NEW.destination_id = 'refused'"
+                " BEGIN SELECT RAISE(ABORT, 'outcomes of this destination are refused'); END"
+            )
+    ingest(engine, clock, *[track(f"m{i:02}") for i in range(5)])
+    Router(engine, catalog, clock=clock).run_once()
+    in_flight = GroupsInFlight(each=1)
+    deliverer = Deliverer(engine, catalog, pool, webhooks, clock=clock, in_flight=in_flight)
+
+    steps = [deliverer.run_once() for _ in range(SETTLE_TRIES + 1)]
+    ingest(engine, clock, *[track(f"n{i:02}") for i in range(5)])
+    Router(engine, catalog, clock=clock).run_once()
+    deliverer.run_once()  # its first group given up, "refused" is claimed for again
+    deliverer.close()
+
+    assert steps[0] == 10  # both groups claimed; only "healthy" settled
+    assert statuses(engine, "healthy") == {("delivered", ""): 10}
+    assert statuses(engine, "refused") == {}
+    assert "refused" not in in_flight.full()
+    with engine.connect() as conn:
+        leased = conn.execute(
+            select(func.count()).where(
+                jobs.c.target_id == "refused", jobs.c.lease_token.is_not(None)
+            )
+        ).scalar_one()
+    assert leased == 10  # given up: they come back when their leases end
+    assert len(state.events()) == 20  # each destination's 10 were sent

@@ -794,10 +794,10 @@ def test_stop_cuts_requests_in_flight_short_and_sends_no_more(
     sender.close()
 
     assert took < 2.0  # the first request alone would wait for its 10 s timeout
-    assert [(a.category, a.error) for a in cut] == [
-        (ErrorCategory.RETRY, STOPPED),
-        (ErrorCategory.RETRY, NOT_SENT),
-        (ErrorCategory.RETRY, NOT_SENT),
+    assert [(a.category, a.error, a.interrupted) for a in cut] == [
+        (ErrorCategory.RETRY, STOPPED, True),
+        (ErrorCategory.RETRY, NOT_SENT, True),
+        (ErrorCategory.RETRY, NOT_SENT, True),
     ]
-    assert (later.category, later.error) == (ErrorCategory.RETRY, NOT_SENT)
+    assert (later.category, later.error, later.interrupted) == (ErrorCategory.RETRY, NOT_SENT, True)
     assert state.events() == []

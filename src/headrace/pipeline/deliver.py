@@ -58,6 +58,10 @@ GROUP_THREADS = 32
 """Groups of jobs one delivery worker has in flight at most: this step's, and the slow ones
 it left running (see GROUP_PATIENCE_S)."""
 
+SETTLE_TRIES = 3
+"""Steps that try to settle a finished group before it is given up (its jobs then come back
+when their leases end, and are delivered again)."""
+
 GROUP_PATIENCE_S = 0.5
 """How long a delivery step waits for the groups it claimed. A group still running then is
 left to finish in its thread while the next steps go on (see GroupsInFlight): one slow or
@@ -155,6 +159,7 @@ class _Group:
     """Outlasted GROUP_PATIENCE_S (and was logged as slow)."""
     items: list[Item] | None = None
     """The delivered items, once the group has finished (kept until they are settled)."""
+    settle_failures: int = 0
 
 
 def status_of(category: ErrorCategory) -> str:
@@ -196,6 +201,9 @@ class Item:
     error: str | None = None
     captured: bool = False
     """Record the outcome even if it is a plain delivery (debug capture)."""
+    interrupted: bool = False
+    """Its attempt was cut short because the service is stopping: it goes back to the queue
+    without counting as an attempt."""
     _event: dict[str, Any] | None = field(default=None, repr=False)
     _parsed: bool = field(default=False, repr=False)
 
@@ -300,12 +308,19 @@ class Deliverer:
         self._destinations.shutdown(wait=True)
 
     def wait_for_groups(self, timeout_s: float) -> None:
-        """Wait up to `timeout_s` for the groups in flight to end, settling nothing: when the
-        service stops, what ends within STOP_GRACE_S ends as it would have, and close
-        settles it with the rest."""
-        running = [future for future in self._groups if not future.done()]
-        if running:
-            wait(running, timeout=timeout_s)
+        """Wait up to `timeout_s` for the groups in flight to end (keeping their leases),
+        settling nothing: when the service stops, what ends within STOP_GRACE_S ends as it
+        would have, and close settles it with the rest."""
+        deadline = time.monotonic() + timeout_s
+        while (left_s := deadline - time.monotonic()) > 0:
+            running = [future for future in self._groups if not future.done()]
+            if not running:
+                return
+            try:
+                self._extend_leases()
+            except Exception:  # noqa: BLE001
+                _log.exception("extending leases failed while stopping")
+            wait(running, timeout=min(left_s, self._until_extend() or left_s))
 
     def finish(self) -> int:
         """Wait for the groups in flight (keeping their leases) and settle them; the number
@@ -324,12 +339,19 @@ class Deliverer:
         that is ready, and wait up to GROUP_PATIENCE_S for them; the number of jobs claimed
         or settled (0 when idle)."""
         with self._turns.turn() if self._turns is not None else nullcontext():
-            handled = self._settle_finished()
             self._extend_leases()
-            claims = self._claim_singles(max_jobs) + self._claim_batches()
-            started = [self._start(destination_id, jobs) for destination_id, jobs in claims]
+            handled = self._settle_finished()
+            started: list[Future[list[Item]]] = []
+            # Each claim starts at once: if a later claim fails, the earlier ones are still
+            # delivered and settled, not left invisible until their leases end.
+            for destination_id, jobs in self._claim_singles(max_jobs):
+                started.append(self._start(destination_id, jobs))
+                handled += len(jobs)
+            for destination_id, jobs in self._claim_batches():
+                started.append(self._start(destination_id, jobs))
+                handled += len(jobs)
             self._await(started)
-            return handled + sum(len(jobs) for _destination_id, jobs in claims)
+            return handled
 
     # -- claiming --------------------------------------------------------------------------
 
@@ -359,12 +381,9 @@ class Deliverer:
                     claims.append((target, jobs))
         return claims
 
-    def _claim_batches(self) -> list[tuple[str, list[Job]]]:
+    def _claim_batches(self) -> Iterator[tuple[str, list[Job]]]:
         """A batch of each batching destination that is ready (skipping those with as many
         groups in flight as allowed)."""
-        room = GROUP_THREADS - len(self._groups)
-        if room <= 0:
-            return []
         with self._engine.connect() as conn:
             next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
             now, full = self._clock(), self._in_flight.full()
@@ -372,10 +391,9 @@ class Deliverer:
             for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1]):
                 if at <= now and target_id not in full:
                     due += self._queue.due_targets(conn, QUEUE_BATCH, now, target_id=target_id)
-        claims: list[tuple[str, list[Job]]] = []
         for target in due:
-            if len(claims) >= room:
-                break
+            if len(self._groups) >= GROUP_THREADS:
+                return
             plan = self._catalog.destination(target.target_id)
             if plan is not None and not self._batch_ready(plan, target):
                 continue
@@ -391,8 +409,7 @@ class Deliverer:
                         conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
                     )
                     if jobs:
-                        claims.append((target.target_id, jobs))
-        return claims
+                        yield target.target_id, jobs
 
     def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
         """Full, or its longest-waiting event has waited long enough (a destination that no
@@ -441,10 +458,9 @@ class Deliverer:
 
     def _settle_finished(self) -> int:
         """Settle each group that has ended; the number of jobs settled. A group whose
-        settling fails is tried again at the next step (until its leases run out, after
-        which another worker has its jobs); the first failure is raised after the rest."""
+        settling fails (logged) is tried again at the next step, SETTLE_TRIES times in all;
+        the others settle meanwhile, and claiming goes on."""
         settled = 0
-        failure: Exception | None = None
         for future, group in list(self._groups.items()):
             if not future.done():
                 continue
@@ -452,14 +468,17 @@ class Deliverer:
                 group.items = self._delivered(future, group.jobs)
             try:
                 self._settle(group.items)
-            except Exception as exc:  # noqa: BLE001
-                failure = failure or exc
-                continue
+            except Exception:  # noqa: BLE001
+                group.settle_failures += 1
+                extra = {"destination_id": group.destination_id, "jobs": len(group.jobs)}
+                if group.settle_failures < SETTLE_TRIES:
+                    _log.exception("settling delivered jobs failed; trying again", extra=extra)
+                    continue
+                # Given up: the jobs come back when their leases end (no longer extended).
+                _log.exception("settling delivered jobs failed; they will be redone", extra=extra)
             del self._groups[future]
             self._in_flight.remove(group.destination_id)
             settled += len(group.jobs)
-        if failure is not None:
-            raise failure
         return settled
 
     def _until_extend(self) -> float:
@@ -683,6 +702,7 @@ class Deliverer:
 
     def _end_webhook(self, item: Item, attempt: WebhookAttempt) -> None:
         item.requests.append(attempt.trace)
+        item.interrupted = attempt.interrupted
         if attempt.category is None:
             item.end("delivered", None, None)
         else:
@@ -723,6 +743,7 @@ class Deliverer:
         now = self._clock()
         done: list[Job] = []
         retries: list[Retry] = []
+        releases: list[Retry] = []
         records: list[DeliveryRecord] = []
         with write_transaction(self._engine) as conn:
             # A job whose lease ran out may be with another worker now: its outcome is
@@ -731,6 +752,10 @@ class Deliverer:
             for item in items:
                 job = item.job
                 if job.id not in held:
+                    continue
+                if item.interrupted:
+                    releases.append(Retry(job, now, item.error or ""))
+                    records.append(self._record(item, "retrying", now))
                     continue
                 status = item.status or "failed"
                 if status == "retrying":
@@ -747,6 +772,7 @@ class Deliverer:
                 records.append(self._record(item, status, now))
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
+            self._queue.release(conn, releases)
             self._log.write(conn, records)
             today = datetime.now(UTC).date()
             for (workspace_id, function_id), (count, duration_ms) in usage.items():

@@ -77,6 +77,8 @@ class WebhookAttempt(NamedTuple):
     """None when delivered."""
     error: str | None
     trace: dict[str, Any]
+    interrupted: bool = False
+    """Cut short by `stop` (or not sent because of it): not the destination's doing."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,8 @@ class WebhookSender:
 
     def stop(self) -> None:
         """Cut requests short because the service is stopping: those in flight end now, and
-        later ones are not sent; each is a retryable failure (STOPPED, NOT_SENT)."""
+        later ones are not sent. Each such attempt is `interrupted` (STOPPED, NOT_SENT):
+        its event goes back to the queue without counting as a failed attempt."""
         self._stopping.set()
 
     def close(self) -> None:
@@ -199,13 +202,11 @@ class WebhookSender:
             while waiting or running:
                 if self._stopping.is_set():
                     for transfer in running.values():
-                        trace = _trace(trace_url)
-                        attempts[transfer.index] = _failed(
-                            ErrorCategory.RETRY, STOPPED, trace, transfer.started
+                        attempts[transfer.index] = _interrupted(
+                            STOPPED, trace_url, transfer.started
                         )
                     for index in waiting:
-                        trace = _trace(trace_url)
-                        attempts[index] = _failed(ErrorCategory.RETRY, NOT_SENT, trace, started)
+                        attempts[index] = _interrupted(NOT_SENT, trace_url, started)
                     break
                 while waiting and len(running) < self._concurrency:
                     index = waiting.pop()
@@ -411,6 +412,11 @@ def _unanswered(transfer: _Transfer, errno: int, message: str, trace_url: str) -
     else:
         category, text = ErrorCategory.RETRY, f"the webhook is unreachable: {reason}"
     return _failed(category, text, trace, transfer.started)
+
+
+def _interrupted(message: str, trace_url: str, started: float) -> WebhookAttempt:
+    attempt = _failed(ErrorCategory.RETRY, message, _trace(trace_url), started)
+    return attempt._replace(interrupted=True)
 
 
 def _failed(

@@ -98,6 +98,10 @@ _NEXT_DUE_BY_TARGET = (
     " FROM targets WHERE target_id IS NOT NULL"
 )
 """A loose index scan: one seek per target for the next, one for its earliest job."""
+_RELEASE = (
+    "UPDATE jobs SET available_at = ?, lease_token = NULL, last_error = ?"
+    " WHERE id = ? AND lease_token = ?"
+)
 _HAS_DUE = "SELECT 1 FROM jobs WHERE queue = ? AND available_at <= ? LIMIT 1"
 _RETRY = (
     "UPDATE jobs SET available_at = ?, attempts = attempts + 1, lease_token = NULL,"
@@ -220,6 +224,13 @@ class WorkQueue:
         params = [(float(r.not_before), r.error, r.job.id, r.job.lease_token) for r in retries]
         if params:
             conn.exec_driver_sql(driver_sql(conn, _RETRY), params)
+
+    def release(self, conn: Connection, releases: Iterable[Retry]) -> None:
+        """Give jobs back to wait until their `not_before` without counting an attempt (one
+        that was cut short by headrace itself, not failed by its destination)."""
+        params = [(float(r.not_before), r.error, r.job.id, r.job.lease_token) for r in releases]
+        if params:
+            conn.exec_driver_sql(driver_sql(conn, _RELEASE), params)
 
     def extend(self, conn: Connection, held: Iterable[Job], lease_until: float) -> None:
         params = [{"job_id": job.id, "token": job.lease_token} for job in held]
