@@ -131,9 +131,20 @@ class GroupsInFlight:
         self._each = max(1, each)
         self._groups: dict[str, int] = {}
 
-    def add(self, destination_id: str) -> None:
+    def reserve(self, destination_ids: list[str], most: int) -> list[str]:
+        """Of `destination_ids`, in order, up to `most` that may have one more group in
+        flight, each counted at once (so two threads never both take the last place):
+        `remove` each one that gets no group after all."""
+        taken: list[str] = []
         with self._lock:
-            self._groups[destination_id] = self._groups.get(destination_id, 0) + 1
+            for destination_id in destination_ids:
+                if len(taken) >= most:
+                    break
+                groups = self._groups.get(destination_id, 0)
+                if groups < self._each:
+                    self._groups[destination_id] = groups + 1
+                    taken.append(destination_id)
+        return taken
 
     def remove(self, destination_id: str) -> None:
         with self._lock:
@@ -366,19 +377,29 @@ class Deliverer:
             next_due = self._queue.next_due_by_target(conn, QUEUE_DELIVER)
         now, full = self._clock(), self._in_flight.full()
         due = sorted((at, target) for target, at in next_due.items() if at <= now)
-        targets = [target for _at, target in due if target not in full][:room]
+        # Counted in flight before claiming, so two threads never both take the last place.
+        targets = self._in_flight.reserve([t for _at, t in due if t not in full], room)
         if not targets:
             return []
         share = max(1, max_jobs // len(targets))
         claims: list[tuple[str, list[Job]]] = []
-        with write_transaction(self._engine) as conn:
-            now = self._clock()
+        try:
+            with write_transaction(self._engine) as conn:
+                now = self._clock()
+                for target in targets:
+                    jobs = self._queue.claim(
+                        conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
+                    )
+                    if jobs:
+                        claims.append((target, jobs))
+        except BaseException:
+            claims = []  # rolled back
+            raise
+        finally:
+            claimed = {target for target, _jobs in claims}
             for target in targets:
-                jobs = self._queue.claim(
-                    conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
-                )
-                if jobs:
-                    claims.append((target, jobs))
+                if target not in claimed:
+                    self._in_flight.remove(target)
         return claims
 
     def _claim_batches(self) -> Iterator[tuple[str, list[Job]]]:
@@ -398,18 +419,26 @@ class Deliverer:
             if plan is not None and not self._batch_ready(plan, target):
                 continue
             size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
-            with write_transaction(self._engine) as conn:
-                now = self._clock()
-                # Another worker may have taken part of it since: decide again under the lock.
-                [target] = self._queue.due_targets(
-                    conn, QUEUE_BATCH, now, target_id=target.target_id
-                ) or [target]
-                if plan is None or self._batch_ready(plan, target):
-                    jobs = self._queue.claim(
-                        conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
-                    )
-                    if jobs:
-                        yield target.target_id, jobs
+            if not self._in_flight.reserve([target.target_id], 1):
+                continue
+            jobs = []
+            try:
+                with write_transaction(self._engine) as conn:
+                    now = self._clock()
+                    # Another worker may have taken part of it since: decide again under the
+                    # lock.
+                    [target] = self._queue.due_targets(
+                        conn, QUEUE_BATCH, now, target_id=target.target_id
+                    ) or [target]
+                    if plan is None or self._batch_ready(plan, target):
+                        jobs = self._queue.claim(
+                            conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
+                        )
+            finally:
+                if not jobs:
+                    self._in_flight.remove(target.target_id)
+            if jobs:
+                yield target.target_id, jobs
 
     def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
         """Full, or its longest-waiting event has waited long enough (a destination that no
@@ -426,9 +455,12 @@ class Deliverer:
         if not any(not future.done() for future in self._groups):
             self._extend_at = time.monotonic() + self._lease_s / 3
         batched = jobs[0].queue == QUEUE_BATCH
-        future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
+        try:
+            future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
+        except BaseException:
+            self._in_flight.remove(destination_id)  # reserved when it was claimed
+            raise
         self._groups[future] = _Group(destination_id, jobs, time.monotonic())
-        self._in_flight.add(destination_id)
         return future
 
     def _await(self, started: list[Future[list[Item]]]) -> None:
