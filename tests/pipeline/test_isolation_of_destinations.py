@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from headrace.pipeline import Deliverer, PipelineWorkers, Router
 from headrace.pipeline.catalog import DestinationPlan
-from headrace.pipeline.deliver import SETTLE_TRIES, DeliveryTurns, GroupsInFlight
+from headrace.pipeline.deliver import SETTLE_TRIES, GroupsInFlight
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
@@ -238,7 +238,7 @@ def test_a_hanging_destination_with_a_backlog_holds_back_neither_delivery_worker
     Router(engine, catalog, clock=clock).run_once()
     # Each claim takes 3 jobs per destination; the hanging one's 3 take 2 timeouts each.
     sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), timeout_s=1.0, concurrency=2)
-    turns, in_flight = DeliveryTurns(), GroupsInFlight()
+    turns, in_flight = threading.Lock(), GroupsInFlight()
     deliverers = [
         Deliverer(engine, catalog, pool, sender, clock=clock, turns=turns, in_flight=in_flight)
         for _ in range(2)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -76,44 +76,6 @@ DEFAULT_LEASE_S = 120.0
 
 
 _log = get_logger("pipeline")
-
-
-TURN_PATIENCE_S = 0.5
-"""How long a delivery thread waits for another's turn to end before it starts its own
-alongside (see DeliveryTurns)."""
-
-
-class DeliveryTurns:
-    """Shared by the delivery threads of one process: they take turns while each turn is
-    quick, and run side by side once one overruns.
-
-    Threads of one process share an interpreter lock, and two that are busy at once hand it
-    back and forth at every socket or database call: each event then costs several
-    microseconds more than when one thread does the same work alone (about 6 of 40 in the
-    pipeline benchmark). But a turn that waits on a slow or hanging destination must not
-    hold up the others: after TURN_PATIENCE_S the next thread starts anyway, and goes on
-    without waiting while that turn lasts.
-    """
-
-    def __init__(self, patience_s: float = TURN_PATIENCE_S) -> None:
-        self._lock = threading.Lock()
-        self._patience_s = patience_s
-        self._started = 0.0
-        """When the current turn began (monotonic seconds)."""
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        # `_started` is read without the lock: a stale value only lets one turn overlap
-        # another a little early, which is what an overrun does anyway.
-        wait_s = max(0.0, self._started + self._patience_s - time.monotonic())
-        if not self._lock.acquire(timeout=wait_s):
-            yield  # the current turn overran: go alongside it
-            return
-        self._started = time.monotonic()
-        try:
-            yield
-        finally:
-            self._lock.release()
 
 
 class GroupsInFlight:
@@ -269,6 +231,12 @@ class Deliverer:
     the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds;
     `turns` and `in_flight` shared with the process's other delivery threads.
 
+    The steps of a process's delivery threads take turns (`turns`, a lock): threads of one
+    process share an interpreter lock, and two that are busy at once hand it back and forth
+    at every socket or database call, which cost about 6 of 40 µs per event in the
+    pipeline benchmark. A turn is short however slow a destination is: a step waits at
+    most GROUP_PATIENCE_S for its groups.
+
     Each step claims the due jobs of a few destinations, delivers each destination's group
     in a thread of its own and settles each group as soon as it ends. A group that outlasts
     GROUP_PATIENCE_S is left running: later steps settle it when it ends and keep its leases
@@ -286,7 +254,7 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
-        turns: DeliveryTurns | None = None,
+        turns: threading.Lock | None = None,
         in_flight: GroupsInFlight | None = None,
     ) -> None:
         self._engine = engine
@@ -349,7 +317,7 @@ class Deliverer:
         """Settle the groups that ended since the last step, claim due jobs and every batch
         that is ready, and wait up to GROUP_PATIENCE_S for them; the number of jobs claimed
         or settled (0 when idle)."""
-        with self._turns.turn() if self._turns is not None else nullcontext():
+        with self._turns if self._turns is not None else nullcontext():
             self._extend_leases()
             handled = self._settle_finished()
             started: list[Future[list[Item]]] = []
@@ -375,10 +343,10 @@ class Deliverer:
         # A read first: an idle poll takes no write lock.
         with self._engine.connect() as conn:
             next_due = self._queue.next_due_by_target(conn, QUEUE_DELIVER)
-        now, full = self._clock(), self._in_flight.full()
+        now = self._clock()
         due = sorted((at, target) for target, at in next_due.items() if at <= now)
         # Counted in flight before claiming, so two threads never both take the last place.
-        targets = self._in_flight.reserve([t for _at, t in due if t not in full], room)
+        targets = self._in_flight.reserve([target for _at, target in due], room)
         if not targets:
             return []
         share = max(1, max_jobs // len(targets))
@@ -386,16 +354,17 @@ class Deliverer:
         try:
             with write_transaction(self._engine) as conn:
                 now = self._clock()
-                for target in targets:
-                    jobs = self._queue.claim(
-                        conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
+                taken = [
+                    (
+                        target,
+                        self._queue.claim(
+                            conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
+                        ),
                     )
-                    if jobs:
-                        claims.append((target, jobs))
-        except BaseException:
-            claims = []  # rolled back
-            raise
-        finally:
+                    for target in targets
+                ]
+            claims = [(target, jobs) for target, jobs in taken if jobs]
+        finally:  # a place whose claim got nothing (or failed) is free again
             claimed = {target for target, _jobs in claims}
             for target in targets:
                 if target not in claimed:
@@ -408,37 +377,41 @@ class Deliverer:
         with self._engine.connect() as conn:
             next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
             now, full = self._clock(), self._in_flight.full()
-            due: list[DueTarget] = []
-            for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1]):
-                if at <= now and target_id not in full:
-                    due += self._queue.due_targets(conn, QUEUE_BATCH, now, target_id=target_id)
+            due = [
+                target
+                for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1])
+                if at <= now and target_id not in full
+                if (target := self._queue.due_target(conn, QUEUE_BATCH, now, target_id))
+            ]
         for target in due:
             if len(self._groups) >= GROUP_THREADS:
                 return
             plan = self._catalog.destination(target.target_id)
             if plan is not None and not self._batch_ready(plan, target):
                 continue
-            size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
             if not self._in_flight.reserve([target.target_id], 1):
                 continue
-            jobs = []
+            jobs: list[Job] = []
             try:
-                with write_transaction(self._engine) as conn:
-                    now = self._clock()
-                    # Another worker may have taken part of it since: decide again under the
-                    # lock.
-                    [target] = self._queue.due_targets(
-                        conn, QUEUE_BATCH, now, target_id=target.target_id
-                    ) or [target]
-                    if plan is None or self._batch_ready(plan, target):
-                        jobs = self._queue.claim(
-                            conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target.target_id
-                        )
+                jobs = self._claim_batch(target.target_id, plan)
             finally:
                 if not jobs:
                     self._in_flight.remove(target.target_id)
             if jobs:
                 yield target.target_id, jobs
+
+    def _claim_batch(self, target_id: str, plan: DestinationPlan | None) -> list[Job]:
+        """A batch of `target_id`'s jobs if it is still ready under the write lock (another
+        worker may have taken part of it since)."""
+        size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
+        with write_transaction(self._engine) as conn:
+            now = self._clock()
+            target = self._queue.due_target(conn, QUEUE_BATCH, now, target_id)
+            if target is None or (plan is not None and not self._batch_ready(plan, target)):
+                return []
+            return self._queue.claim(
+                conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target_id
+            )
 
     def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
         """Full, or its longest-waiting event has waited long enough (a destination that no
@@ -775,7 +748,6 @@ class Deliverer:
         now = self._clock()
         done: list[Job] = []
         retries: list[Retry] = []
-        releases: list[Retry] = []
         records: list[DeliveryRecord] = []
         with write_transaction(self._engine) as conn:
             # A job whose lease ran out may be with another worker now: its outcome is
@@ -786,7 +758,7 @@ class Deliverer:
                 if job.id not in held:
                     continue
                 if item.interrupted:
-                    releases.append(Retry(job, now, item.error or ""))
+                    retries.append(Retry(job, now, item.error or "", counted=False))
                     records.append(self._record(item, "retrying", now))
                     continue
                 status = item.status or "failed"
@@ -804,7 +776,6 @@ class Deliverer:
                 records.append(self._record(item, status, now))
             self._queue.ack(conn, done)
             self._queue.retry(conn, retries)
-            self._queue.release(conn, releases)
             self._log.write(conn, records)
             today = datetime.now(UTC).date()
             for (workspace_id, function_id), (count, duration_ms) in usage.items():

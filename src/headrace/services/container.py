@@ -23,7 +23,6 @@ from headrace.pipeline import (
 from headrace.pipeline.deliver import (
     DEFAULT_LEASE_S,
     STOP_GRACE_S,
-    DeliveryTurns,
     GroupsInFlight,
 )
 from headrace.pipeline.maintenance import Maintenance
@@ -181,7 +180,7 @@ class Services:
             "router": router.run_once,
             "maintenance": Maintenance(self.engine).run_once,
         }
-        turns, in_flight = DeliveryTurns(), GroupsInFlight(self.settings.delivery_workers)
+        turns, in_flight = threading.Lock(), GroupsInFlight(self.settings.delivery_workers)
         for index in range(self.settings.delivery_workers):
             deliverer = Deliverer(
                 self.engine,

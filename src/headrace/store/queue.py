@@ -98,13 +98,9 @@ _NEXT_DUE_BY_TARGET = (
     " FROM targets WHERE target_id IS NOT NULL"
 )
 """A loose index scan: one seek per target for the next, one for its earliest job."""
-_RELEASE = (
-    "UPDATE jobs SET available_at = ?, lease_token = NULL, last_error = ?"
-    " WHERE id = ? AND lease_token = ?"
-)
 _HAS_DUE = "SELECT 1 FROM jobs WHERE queue = ? AND available_at <= ? LIMIT 1"
 _RETRY = (
-    "UPDATE jobs SET available_at = ?, attempts = attempts + 1, lease_token = NULL,"
+    "UPDATE jobs SET available_at = ?, attempts = attempts + ?, lease_token = NULL,"
     " last_error = ? WHERE id = ? AND lease_token = ?"
 )
 
@@ -151,6 +147,8 @@ class Retry:
     job: Job
     not_before: float
     error: str
+    counted: bool = True
+    """Whether it counts as a failed attempt (not when headrace itself cut it short)."""
 
 
 class WorkQueue:
@@ -220,17 +218,14 @@ class WorkQueue:
             conn.exec_driver_sql(driver_sql(conn, statement), (token, *ids))
 
     def retry(self, conn: Connection, retries: Iterable[Retry]) -> None:
-        """Give jobs back to wait until their `not_before`, counting the failed attempt."""
-        params = [(float(r.not_before), r.error, r.job.id, r.job.lease_token) for r in retries]
+        """Give jobs back to wait until their `not_before`, counting the failed attempt
+        unless the retry says otherwise."""
+        params = [
+            (float(r.not_before), int(r.counted), r.error, r.job.id, r.job.lease_token)
+            for r in retries
+        ]
         if params:
             conn.exec_driver_sql(driver_sql(conn, _RETRY), params)
-
-    def release(self, conn: Connection, releases: Iterable[Retry]) -> None:
-        """Give jobs back to wait until their `not_before` without counting an attempt (one
-        that was cut short by headrace itself, not failed by its destination)."""
-        params = [(float(r.not_before), r.error, r.job.id, r.job.lease_token) for r in releases]
-        if params:
-            conn.exec_driver_sql(driver_sql(conn, _RELEASE), params)
 
     def extend(self, conn: Connection, held: Iterable[Job], lease_until: float) -> None:
         params = [{"job_id": job.id, "token": job.lease_token} for job in held]
@@ -242,18 +237,17 @@ class WorkQueue:
                 params,
             )
 
-    def due_targets(
-        self, conn: Connection, queue: str, now: float, *, target_id: str | None = None
-    ) -> list[DueTarget]:
-        """For each target (or only `target_id`) with due jobs in `queue`: how many, and
-        since when the oldest has been waiting."""
-        query = select(jobs.c.target_id, func.count(), func.min(jobs.c.available_at)).where(
-            jobs.c.queue == queue, jobs.c.available_at <= now
-        )
-        if target_id is not None:
-            query = query.where(jobs.c.target_id == target_id)
-        rows = conn.execute(query.group_by(jobs.c.target_id)).all()
-        return [DueTarget(row[0], int(row[1]), float(row[2])) for row in rows]
+    def due_target(
+        self, conn: Connection, queue: str, now: float, target_id: str
+    ) -> DueTarget | None:
+        """How many of `target_id`'s jobs in `queue` are due, and since when the oldest has
+        been waiting (None if none is)."""
+        count, waiting_since = conn.execute(
+            select(func.count(), func.min(jobs.c.available_at)).where(
+                jobs.c.queue == queue, jobs.c.target_id == target_id, jobs.c.available_at <= now
+            )
+        ).one()
+        return None if not count else DueTarget(target_id, int(count), float(waiting_since))
 
     def next_due_by_target(self, conn: Connection, queue: str) -> dict[str, float]:
         """For each target with jobs in `queue`, when its earliest may be claimed: two index
