@@ -228,6 +228,21 @@ def test_a_request_that_cannot_be_read_is_a_400_and_queues_nothing(
 
     assert response.status_code == 400
     assert response.json()["code"] == code
+    assert set(response.json()) == {"code", "message"} and response.json()["message"]
+    assert queued_events(services) == []
+
+
+def test_a_small_gzip_that_inflates_past_500_kb_is_a_400_and_queues_nothing(
+    client: TestClient, services: Services, write_key: str
+) -> None:
+    inflating = gzip.compress(orjson.dumps({**TRACK, "blob": "x" * 2_000_000}))
+    response = client.post(
+        "/v1/track", content=inflating, headers={**basic(write_key), "Content-Encoding": "gzip"}
+    )
+
+    assert len(inflating) < 10_000
+    assert response.status_code == 400
+    assert response.json()["code"] == "payload_too_large"
     assert queued_events(services) == []
 
 

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -92,6 +93,8 @@ class Endpoint:
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.tls = tls
         self.answer = Answer()
+        self.answer_for: Callable[[bytes], Answer] | None = None
+        """If set, the answer to each body (instead of `answer`)."""
         self.received: list[Received] = []
         self.connections = 0
         self.closed = 0
@@ -116,7 +119,7 @@ class Endpoint:
 
             def _receive(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer = endpoint.answer
+                answer = endpoint.answer_for(body) if endpoint.answer_for else endpoint.answer
                 with endpoint._changed:
                     endpoint.received.append(
                         Received(self.command, self.path, self.headers, body, self.number)
@@ -707,12 +710,16 @@ def test_each_sending_thread_keeps_its_own_connection(
 def test_post_all_delivers_every_body_and_answers_in_order(
     endpoint: Endpoint, sender: WebhookSender
 ) -> None:
+    """The endpoint answers 503 to odd bodies: each outcome must be its own body's."""
     bodies = [b'{"n":%d}' % n for n in range(40)]
+    endpoint.answer_for = lambda body: Answer(status=503 if orjson.loads(body)["n"] % 2 else 200)
 
     attempts = sender.post_all(endpoint.url(), {}, bodies)
 
-    assert len(attempts) == 40
-    assert [a.error for a in attempts if a.category is not None] == []
+    assert [a.trace["status"] for a in attempts] == [503 if n % 2 else 200 for n in range(40)]
+    assert [a.category for a in attempts] == [
+        ErrorCategory.RETRY if n % 2 else None for n in range(40)
+    ]
     assert sorted(endpoint.bodies()) == sorted(bodies)
 
 

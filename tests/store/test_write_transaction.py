@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from headrace.store.database import open_engine, write_transaction
 
@@ -26,9 +26,18 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "store.db"
 
 
+def impatient(engine: Engine) -> Engine:
+    """`engine` without SQLite's busy timeout: a writer that finds the database locked fails
+    at once instead of waiting, so only write_transaction's turns keep writers apart."""
+    event.listen(
+        engine, "connect", lambda dbapi_conn, _record: dbapi_conn.execute("PRAGMA busy_timeout=0")
+    )
+    return engine
+
+
 @pytest.fixture
 def engine(database: Path) -> Iterator[Engine]:
-    engine = open_engine(f"sqlite:///{database}")
+    engine = impatient(open_engine(f"sqlite:///{database}"))
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
         conn.execute(text("INSERT INTO counter VALUES (0)"))
@@ -75,14 +84,17 @@ def test_writers_in_another_process_take_turns_with_this_one(
         f"""
         from sqlalchemy import text
         from headrace.store.database import open_engine, write_transaction
-        engine = open_engine("sqlite:///{database}")
+        from tests.store.test_write_transaction import impatient
+        engine = impatient(open_engine("sqlite:///{database}"))
+        print("ready", flush=True)
         for _ in range({INCREMENTS * 4}):
             with write_transaction(engine) as conn:
                 n = conn.execute(text("SELECT n FROM counter")).scalar_one()
                 conn.execute(text("UPDATE counter SET n = :n"), {{"n": n + 1}})
         """
     )
-    other = subprocess.Popen([sys.executable, "-c", script])
+    other = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline() == "ready\n"
     for _ in range(INCREMENTS * 4):
         increment(engine)
     assert other.wait(60) == 0
