@@ -415,6 +415,7 @@ def test_a_request_headrace_fails_on_is_retried_until_it_expires(
         ("retrying", f"{message}the plan could not be loaded"),
         ("expired", f"{message}the plan could not be loaded"),
     ]
+    assert {r.message_id for r in records(engine)} == {"req_1"}  # the request, still named
     with engine.connect() as conn:
         assert WorkQueue().depth(conn, QUEUE_SOURCE) == 0
 

@@ -147,26 +147,20 @@ class SourceRunner:
     def _run_or_retry(self, job: Job) -> RequestRun:
         """The request's run; if running it failed in headrace itself (a bug, a plan that
         does not load), a retried attempt, so it expires in the end instead of coming back
-        with its lease forever."""
+        with its lease forever. The run keeps its request id, and any logs and usage."""
+        run, request = _opened(job)
+        if request is None:
+            return run
         try:
-            return self._run(job)
+            self._run(run, request)
         except Exception as exc:  # noqa: BLE001
             _log.exception("running a source function failed", extra={"source_id": job.target_id})
-            run = RequestRun(job, "")
             message = f"headrace failed while running the source function: {type(exc).__name__}"
             run.end("retrying", ErrorCategory.RETRY, f"{message}: {exc}")
-            return run
+        return run
 
-    def _run(self, job: Job) -> RequestRun:
-        try:
-            request = orjson.loads(job.payload)
-        except orjson.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict):
-            run = RequestRun(job, "")
-            run.end("failed", ErrorCategory.BAD_REQUEST, "the stored request is not readable")
-            return run
-        run = RequestRun(job, str(request.get("id", "")))
+    def _run(self, run: RequestRun, request: dict[str, Any]) -> None:
+        job = run.job
         plan = self._catalog.function_source(job.target_id)
         if plan is None:
             run.end("failed", ErrorCategory.BAD_REQUEST, "the source was deleted")
@@ -178,7 +172,6 @@ class SourceRunner:
             run.end("failed", ErrorCategory.INVALID_SETTINGS, plan.function.settings_error)
         else:
             self._call(plan, plan.function, request, run)
-        return run
 
     def _call(
         self,
@@ -318,3 +311,17 @@ def _source_object(source_id: str, emitted: Any, now: float) -> tuple[SourceObje
             f"the properties are {len(properties)} bytes, over the {MAX_OBJECT_BYTES}-byte limit"
         )
     return SourceObject(source_id, collection, object_id, properties.decode(), now), ""
+
+
+def _opened(job: Job) -> tuple[RequestRun, dict[str, Any] | None]:
+    """The run of a stored request and the request; None (and the run ended) if the stored
+    request is not readable."""
+    try:
+        request = orjson.loads(job.payload)
+    except orjson.JSONDecodeError:
+        request = None
+    if not isinstance(request, dict):
+        run = RequestRun(job, "")
+        run.end("failed", ErrorCategory.BAD_REQUEST, "the stored request is not readable")
+        return run, None
+    return RequestRun(job, str(request.get("id", ""))), request

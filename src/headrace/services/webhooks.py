@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from headrace.config import Settings
 from headrace.log import get_logger
 from headrace.pipeline import QUEUE_SOURCE
+from headrace.store.database import write_transaction
 from headrace.store.queue import NewJob, WorkQueue
 
 WEBHOOK_PATH = "/v1/webhooks/"
@@ -132,7 +133,9 @@ class WebhookService:
             "body": body.decode("utf-8"),
         }
         now = time.time()
-        with self._engine.begin() as conn:
+        # Like ingest, the request waits its turn among the writers rather than in SQLite's
+        # sleeping busy handler.
+        with write_transaction(self._engine) as conn:
             self._queue.enqueue(
                 conn,
                 [
