@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from headrace.log import get_logger
-from headrace.pipeline.catalog import Catalog
+from headrace.pipeline.catalog import Catalog, DestinationPlan
 from headrace.pipeline.deliver import DEFAULT_LEASE_S, queue_for
 from headrace.pipeline.integrations import selects
 from headrace.store.database import write_transaction
@@ -28,13 +28,18 @@ class FanOut:
     """Turns a source's accepted events into delivery jobs, one per destination each event
     goes to, skipping messageIds the source already sent within the dedupe window.
 
-    Run it in the transaction that enqueues the jobs it returns: the tracking API does so
-    as it accepts events, the router for events that source functions emitted.
+    Run `jobs` in the transaction that enqueues the jobs it returns: the tracking API does
+    so as it accepts events, the router for events that source functions emitted. Look the
+    source's destinations up before (`destinations`): when the catalog's cache has expired
+    that rebuilds their plans, which need not hold the write lock.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self._seen = SeenMessages()
+
+    def destinations(self, source_id: str) -> Sequence[DestinationPlan]:
+        return self._catalog.destinations_of_source(source_id)
 
     def jobs(
         self,
@@ -44,8 +49,10 @@ class FanOut:
         events: Sequence[dict[str, Any]],
         first_enqueued_at: float,
         now: float,
+        *,
+        destinations: Sequence[DestinationPlan],
     ) -> list[NewJob]:
-        destinations = self._catalog.destinations_of_source(source_id)
+        """`destinations`: the source's, from `destinations(source_id)`."""
         if not destinations or not events:
             return []  # nowhere to go: nothing to deliver, nothing to remember
         ids = [str(event.get("messageId", ""))[:MESSAGE_ID_LENGTH] for event in events]
@@ -103,7 +110,13 @@ class Router:
                     _log.error("unreadable route job dropped", extra={"job": job.id})
                     continue
                 deliveries += self._fan_out.jobs(
-                    conn, job.workspace_id, job.target_id, events, job.first_enqueued_at, now
+                    conn,
+                    job.workspace_id,
+                    job.target_id,
+                    events,
+                    job.first_enqueued_at,
+                    now,
+                    destinations=self._fan_out.destinations(job.target_id),
                 )
             self._queue.enqueue(conn, deliveries)
             self._queue.ack(conn, jobs)

@@ -200,9 +200,10 @@ class IngestService:
         whether any delivery was queued."""
         now = time.time()
         reasons = Counter(str(r["reason"]) for r in rejected)
+        destinations = self._fan_out.destinations(source.id)
         with write_transaction(self._engine) as conn:
             deliveries = self._fan_out.jobs(
-                conn, source.workspace_id, source.id, accepted, now, now
+                conn, source.workspace_id, source.id, accepted, now, now, destinations=destinations
             )
             self._queue.enqueue(conn, deliveries)
             self._intake.write(conn, source.id, int(now // 60), len(accepted), reasons)
