@@ -15,9 +15,9 @@ from headrace.security import Principal
 from headrace.services.authorization import can_view_records, require_member
 from headrace.services.pinning import PinnedInstance, SecretBoxSource
 from headrace.services.redaction import redact, sensitive_values
+from headrace.store.database import IN_LIST_MAX
 from headrace.store.deliveries import delivery_counts, delivery_records
 from headrace.store.destinations import Destination
-from headrace.store.queue import IN_LIST_MAX
 from headrace.store.sources import Source
 
 HEALTH_ATTEMPTS = 20

@@ -25,6 +25,24 @@ PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 """The positional placeholder of each driver paramstyle headrace can use (sqlite3; psycopg,
 psycopg2, pg8000): the queue's hot paths run prebuilt SQL with positional values."""
 
+MAX_BOUND_VALUES = 999
+"""Values bound to one statement at most: SQLite's limit before 3.32 (PostgreSQL's is 65535)."""
+
+IN_LIST_MAX = 500
+"""Ids in one `id IN (...)` list (with another value or two, well under MAX_BOUND_VALUES)."""
+
+
+def driver_sql(conn: Connection, statement: str) -> str:
+    """`statement`, written with `?` placeholders, in the paramstyle of the connection's
+    driver (open_engine only opens drivers that have one), for `conn.exec_driver_sql`."""
+    placeholder = PLACEHOLDERS[conn.dialect.paramstyle]
+    return statement if placeholder == "?" else statement.replace("?", placeholder)
+
+
+def placeholders(count: int, each: str = "?") -> str:
+    """`count` times `each`, comma-separated: the inside of an IN list or of VALUES."""
+    return ", ".join([each] * count)
+
 
 class StoreError(Exception):
     """The database cannot be opened or used; the message is one sentence for users."""

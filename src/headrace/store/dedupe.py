@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from headrace.store.base import ID_LENGTH, Base
-from headrace.store.queue import MAX_BOUND_VALUES, driver_sql, placeholders
+from headrace.store.database import MAX_BOUND_VALUES, driver_sql, placeholders
 
 DEDUPE_WINDOW_S = 24 * 3600.0
 """A messageId seen from a source within this long is a duplicate."""

@@ -40,15 +40,9 @@ from sqlalchemy import (
 )
 
 from headrace.store.base import ID_LENGTH, Base, Payload
-from headrace.store.database import PLACEHOLDERS
+from headrace.store.database import IN_LIST_MAX, MAX_BOUND_VALUES, driver_sql, placeholders
 
 QUEUE_NAME_LENGTH = 16
-
-MAX_BOUND_VALUES = 999
-"""Values bound to one statement at most: SQLite's limit before 3.32 (PostgreSQL's is 65535)."""
-
-IN_LIST_MAX = 500
-"""Ids in one `id IN (...)` list (with the lease token, well under MAX_BOUND_VALUES)."""
 
 jobs = Table(
     "jobs",
@@ -271,18 +265,6 @@ class WorkQueue:
             select(func.min(jobs.c.available_at)).where(jobs.c.queue == queue)
         ).scalar_one()
         return None if value is None else float(value)
-
-
-def driver_sql(conn: Connection, statement: str) -> str:
-    """`statement`, written with `?` placeholders, in the paramstyle of the connection's
-    driver (open_engine only opens drivers that have one), for `conn.exec_driver_sql`."""
-    placeholder = PLACEHOLDERS[conn.dialect.paramstyle]
-    return statement if placeholder == "?" else statement.replace("?", placeholder)
-
-
-def placeholders(count: int, each: str = "?") -> str:
-    """`count` times `each`, comma-separated: the inside of an IN list or of VALUES."""
-    return ", ".join([each] * count)
 
 
 def _by_lease(held: Iterable[Job]) -> Iterator[tuple[int, list[int]]]:
