@@ -68,6 +68,11 @@ class Receiver:
         self.refused = 0
         self.status = 200
         self.lock = threading.Lock()
+        self.gate = threading.Event()
+        """Cleared: requests are taken but not answered (nor recorded) until it is set."""
+        self.gate.set()
+        self.held = 0
+        """Requests waiting at the gate now."""
 
     def events(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -81,8 +86,12 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with state.lock:
+                state.held += 1
+            state.gate.wait(60)
             status = state.status
             with state.lock:
+                state.held -= 1
                 if 200 <= status < 300:
                     state.bodies.append(orjson.loads(body))
                 else:

@@ -58,10 +58,20 @@ def test_serve_delivers_through_one_pipeline_child_process(
     server = start(tmp_path / "data")
     write_key = wire(server, hook_url)
 
-    send(server, write_key, ["a", "b"])
+    wait_for(lambda: len(pipeline_pids(server)) == 1)
+    [child] = pipeline_pids(server)
+
+    os.kill(child, signal.SIGSTOP)  # serve itself must not deliver meanwhile
+    try:
+        send(server, write_key, ["a", "b"])
+        time.sleep(1.0)
+        while_stopped = message_ids(state)
+    finally:
+        os.kill(child, signal.SIGCONT)
     wait_for(lambda: sorted(message_ids(state)) == ["a", "b"])
 
-    assert len(pipeline_pids(server)) == 1
+    assert while_stopped == []
+    assert pipeline_pids(server) == [child]
 
 
 def test_the_pipeline_process_ends_when_serve_is_killed(tmp_path: Path, start: Start) -> None:
@@ -93,3 +103,27 @@ def test_a_pipeline_process_that_dies_is_started_again_and_delivers(
 
     wait_for(lambda: message_ids(state) == ["after-restart"])
     assert "pipeline process exited; starting it again" in server.stderr
+
+
+def test_a_pipeline_process_killed_with_deliveries_in_flight_loses_none(
+    tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
+) -> None:
+    state, hook_url = receiver
+    server = start(tmp_path / "data")
+    write_key = wire(server, hook_url)
+    wait_for(lambda: len(pipeline_pids(server)) == 1)
+    [first] = pipeline_pids(server)
+    sent = [f"k{n:02}" for n in range(20)]
+    state.gate.clear()  # the receiver takes the requests and does not answer yet
+
+    send(server, write_key, sent)
+    wait_for(lambda: state.held > 0)
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.3)  # requests already on their way still reach the receiver
+    in_flight = state.held
+    state.gate.set()
+    wait_for(lambda: set(message_ids(state)) == set(sent))  # the next child, once leases end
+
+    arrived = message_ids(state)
+    assert len(arrived) - len(sent) <= in_flight  # a duplicate only for a request in flight
+    assert pipeline_pids(server) not in ([], [first])
