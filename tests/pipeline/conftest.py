@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,22 +118,48 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     server.server_close()
 
 
-@pytest.fixture
-def hanging_url() -> Iterator[str]:
-    """The URL of an endpoint that takes each request and never answers it."""
-    released = threading.Event()
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A webhook URL on 127.0.0.1 answered by `handler`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
 
-    class Hanging(BaseHTTPRequestHandler):
+
+@dataclass(frozen=True)
+class Hanging:
+    url: str
+    arrived: threading.Event
+    """Set when the first request came in."""
+
+
+@contextmanager
+def hanging_endpoint() -> Iterator[Hanging]:
+    """An endpoint that takes each request and never answers it (until the block ends)."""
+    arrived, released = threading.Event(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            released.wait(30)
+            arrived.set()
+            released.wait(60)
 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    released.set()
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        try:
+            yield Hanging(url, arrived)
+        finally:
+            released.set()
+
+
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    """The URL of an endpoint that takes each request and never answers it."""
+    with hanging_endpoint() as hanging:
+        yield hanging.url

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from headrace.config import DATABASE_FILE_NAME
 from headrace.pipeline.deliver import STOP_GRACE_S
 from headrace.pipeline.webhook import NOT_SENT, STOPPED
 from tests.helpers import ServerProcess, start_server
-from tests.pipeline.conftest import Receiver
+from tests.pipeline.conftest import Receiver, hanging_endpoint, serving
 
 PIPELINE_ENV = {
     "HEADRACE_EGRESS_ALLOW": "127.0.0.1",
@@ -232,21 +232,17 @@ def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    hook.daemon_threads = True
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
     env = {**PIPELINE_ENV, "HEADRACE_WEBHOOK_CONCURRENCY": "3", "HEADRACE_DELIVERY_WORKERS": "1"}
-    server = start_server(tmp_path / "data", tmp_path / "logs", env=env)
-    try:
-        write_key = wire(server, f"http://127.0.0.1:{hook.server_address[1]}/hook")
-        batch = [{"type": "track", "event": "E", "userId": f"u{n}"} for n in range(12)]
-        with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
-            http.post("/v1/batch", json={"batch": batch}).raise_for_status()
-        wait_for(lambda: counts["arrived"] >= 12)
-    finally:
-        server.stop()
-        hook.shutdown()
-        hook.server_close()
+    with serving(Slow) as hook_url:
+        server = start_server(tmp_path / "data", tmp_path / "logs", env=env)
+        try:
+            write_key = wire(server, hook_url)
+            batch = [{"type": "track", "event": "E", "userId": f"u{n}"} for n in range(12)]
+            with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
+                http.post("/v1/batch", json={"batch": batch}).raise_for_status()
+            wait_for(lambda: counts["arrived"] >= 12)
+        finally:
+            server.stop()
 
     assert counts["peak"] == 3
 
@@ -257,29 +253,16 @@ def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to
     """A webhook that takes requests and never answers would hold a stopping service for
     rounds of 10 s timeouts: after STOP_GRACE_S its requests are cut short instead, and
     each event is recorded as retrying, with why."""
-    arrived, released = threading.Event(), threading.Event()
-
-    class Hanging(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            arrived.set()
-            released.wait(60)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
-    hook.daemon_threads = True
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    try:
+    with hanging_endpoint() as hook:
         server = start(tmp_path / "data")
-        write_key = wire(server, f"http://127.0.0.1:{hook.server_address[1]}/hook")
+        write_key = wire(server, hook.url)
         batch = [
             {"type": "track", "event": "E", "userId": "u", "messageId": f"h{n:02}"}
             for n in range(40)
         ]
         with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
             http.post("/v1/batch", json={"batch": batch}).raise_for_status()
-        assert arrived.wait(DELIVERY_DEADLINE_S)
+        assert hook.arrived.wait(DELIVERY_DEADLINE_S)
 
         started = time.monotonic()
         code, _out, _err = server.stop()
@@ -296,10 +279,6 @@ def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to
                     params={"status": "retrying"},
                 )
             )
-    finally:
-        released.set()
-        hook.shutdown()
-        hook.server_close()
 
     assert code == 0
     assert stopped_in < STOP_GRACE_S + 4  # three rounds of 10 s timeouts otherwise

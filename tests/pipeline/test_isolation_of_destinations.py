@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import WorkQueue, jobs
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog
+from tests.pipeline.conftest import Receiver, StaticCatalog, serving
 from tests.pipeline.test_delivery import SOURCE, Clock, ingest, statuses, track, webhook
 
 # The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
@@ -35,19 +34,6 @@ run = test_delivery.run
 EVENTS = 30
 HANGING_TIMEOUT_S = 2.0
 """The webhook timeout of the test with an endpoint that never answers."""
-
-
-@contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A webhook URL on 127.0.0.1 answered by `handler`."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Unavailable(BaseHTTPRequestHandler):
