@@ -51,15 +51,21 @@ def send(server: ServerProcess, write_key: str, ids: list[str]) -> None:
         assert http.post("/v1/batch", json={"batch": batch}).status_code == 200
 
 
+def wired_with_child(tmp_path: Path, start: Start, hook_url: str) -> tuple[ServerProcess, str, int]:
+    """A started serve wired to `hook_url`: the server, its source's write key, and the pid
+    of its one pipeline child."""
+    server = start(tmp_path / "data")
+    write_key = wire(server, hook_url)
+    wait_for(lambda: len(pipeline_pids(server)) == 1)
+    [child] = pipeline_pids(server)
+    return server, write_key, child
+
+
 def test_serve_delivers_through_one_pipeline_child_process(
     tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
 ) -> None:
     state, hook_url = receiver
-    server = start(tmp_path / "data")
-    write_key = wire(server, hook_url)
-
-    wait_for(lambda: len(pipeline_pids(server)) == 1)
-    [child] = pipeline_pids(server)
+    server, write_key, child = wired_with_child(tmp_path, start, hook_url)
 
     os.kill(child, signal.SIGSTOP)  # serve itself must not deliver meanwhile
     try:
@@ -92,10 +98,7 @@ def test_a_pipeline_process_that_dies_is_started_again_and_delivers(
     tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
 ) -> None:
     state, hook_url = receiver
-    server = start(tmp_path / "data")
-    write_key = wire(server, hook_url)
-    wait_for(lambda: len(pipeline_pids(server)) == 1)
-    [first] = pipeline_pids(server)
+    server, write_key, first = wired_with_child(tmp_path, start, hook_url)
 
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: pipeline_pids(server) not in ([], [first]))
@@ -109,10 +112,7 @@ def test_a_pipeline_process_killed_with_deliveries_in_flight_loses_none(
     tmp_path: Path, start: Start, receiver: tuple[Receiver, str]
 ) -> None:
     state, hook_url = receiver
-    server = start(tmp_path / "data")
-    write_key = wire(server, hook_url)
-    wait_for(lambda: len(pipeline_pids(server)) == 1)
-    [first] = pipeline_pids(server)
+    server, write_key, first = wired_with_child(tmp_path, start, hook_url)
     sent = [f"k{n:02}" for n in range(20)]
     state.gate.clear()  # the receiver takes the requests and does not answer yet
 
