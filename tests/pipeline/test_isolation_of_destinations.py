@@ -17,13 +17,22 @@ from headrace.pipeline.catalog import DestinationPlan
 from headrace.pipeline.deliver import SETTLE_TRIES, GroupsInFlight
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
-from headrace.runtime import EgressPolicy, SandboxPool
+from headrace.runtime import EgressPolicy, FunctionKind, SandboxPool
 from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import WorkQueue, jobs
+from headrace.store.usage import function_usage
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
 from tests.pipeline.conftest import Receiver, StaticCatalog, serving
-from tests.pipeline.test_delivery import SOURCE, Clock, ingest, statuses, track, webhook
+from tests.pipeline.test_delivery import (
+    SOURCE,
+    Clock,
+    ingest,
+    instance,
+    statuses,
+    track,
+    webhook,
+)
 
 # The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
 # (route and deliver until idle; a retried job waits for the clock to move on).
@@ -299,3 +308,42 @@ def test_a_group_that_cannot_be_settled_is_given_up_and_the_others_go_on(
         ).scalar_one()
     assert leased == 10  # given up: they come back when their leases end
     assert len(state.events()) == 20  # each destination's 10 were sent
+
+
+def test_the_usage_of_a_group_whose_settle_failed_is_counted_once_it_is_settled(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    webhooks: WebhookSender,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+) -> None:
+    """The insert function ran for 5 events, but the database refused their outcomes (a
+    trigger). Its invocations are not written then, nor lost: they are written with the
+    settle that succeeds, once."""
+    state, url = receiver
+    identity = instance("def on_track(event, settings):\n    return event\n", FunctionKind.INSERT)
+    catalog.add(SOURCE, webhook(url, dest_id="refused", insert=identity))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON delivery_counts"
+            " BEGIN SELECT RAISE(ABORT, 'outcomes are refused for now'); END"
+        )
+    ingest(engine, clock, *[track(f"m{i}") for i in range(5)])
+    Router(engine, catalog, clock=clock).run_once()
+    deliverer = Deliverer(engine, catalog, pool, webhooks, clock=clock)
+
+    deliverer.run_once()  # invoked and sent; the settle fails
+    with engine.connect() as conn:
+        usage_while_refused = conn.execute(select(function_usage)).all()
+        conn.exec_driver_sql("DROP TRIGGER refuse")
+        conn.commit()
+    deliverer.run_once()  # the same group's settle, tried again
+    deliverer.close()
+
+    assert usage_while_refused == []
+    assert len(state.events()) == 5
+    assert statuses(engine, "refused") == {("delivered", ""): 5}
+    with engine.connect() as conn:
+        usage = conn.execute(select(function_usage.c.function_id, function_usage.c.invocations))
+        assert usage.all() == [("fn_1", 5)]
