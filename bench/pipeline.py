@@ -102,12 +102,14 @@ def queue_floor(tmp: Path) -> float:
 
 
 def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a live process has used; 0 once it is gone."""
+    """CPU seconds (user + system) a live process has used, with that of its children that
+    ended and were waited for (a sandbox that exits is counted in its parent); 0 once the
+    process is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:
@@ -147,7 +149,9 @@ class CpuMeter:
 
     def per_event_us(self, events: int) -> dict[str, int]:
         """Microseconds of CPU per event since `start`, by process."""
-        used = {pid: s - self.before.get(pid, 0.0) for pid, s in self._processes().items()}
+        now = self._processes()
+        # A process that ended meanwhile is 0 now, and its parent counts its whole life.
+        used = {pid: now.get(pid, 0.0) - self.before.get(pid, 0.0) for pid in now | self.before}
         parts = {
             "serve": used.pop(self.serve_pid),
             "sink": used.pop(self.sink_pid),
