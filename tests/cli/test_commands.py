@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,8 @@ def test_top_level_help_lists_every_subcommand() -> None:
     result = run_headrace("--help")
 
     assert result.returncode == 0
-    for name in ("serve", "workspace", "doctor", "version"):
-        assert name in result.stdout
+    for name in ("serve", "workspace", "doctor", "version", "run", "worker", "deliveries"):
+        assert re.search(rf"^  {name} ", result.stdout, re.MULTILINE), name
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
@@ -36,6 +38,25 @@ def test_every_subcommand_has_help(command: list[str]) -> None:
 
     assert result.returncode == 0
     assert result.stdout.startswith("Usage: headrace " + " ".join(command))
+
+
+def test_the_worker_and_local_runs_start_without_loading_the_http_api() -> None:
+    """A subcommand's module is imported when it runs: a pipeline worker (started again
+    after each crash) and `headrace run` need not load FastAPI and the routes."""
+    probe = (
+        "import sys\n"
+        "from headrace.cli.main import cli\n"
+        "for name in ('worker', 'run'):\n"
+        "    cli.get_command(None, name)\n"
+        "print(sorted(m for m in ('fastapi', 'headrace.api.app') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=headrace_env()
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert run_headrace("serve", "--help").returncode == 0  # and serve still finds its own
 
 
 def test_unknown_subcommand_fails_without_traceback() -> None:

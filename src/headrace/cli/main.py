@@ -1,19 +1,42 @@
-"""The `headrace` command: one click group, one module per subcommand."""
+"""The `headrace` command: one click group, one module per subcommand.
+
+A subcommand's module is imported only when that subcommand runs (or help lists it): the
+pipeline's `headrace worker` and a local `headrace run` start without loading the HTTP API.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 import headrace
-from headrace.cli.deliveries import deliveries
-from headrace.cli.doctor import doctor
-from headrace.cli.run import run
-from headrace.cli.serve import serve
-from headrace.cli.worker import worker
-from headrace.cli.workspace import workspace
+
+SUBCOMMANDS = {
+    "deliveries": "headrace.cli.deliveries",
+    "doctor": "headrace.cli.doctor",
+    "run": "headrace.cli.run",
+    "serve": "headrace.cli.serve",
+    "worker": "headrace.cli.worker",
+    "workspace": "headrace.cli.workspace",
+}
+"""Each subcommand's module, which defines it under the subcommand's name."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *SUBCOMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = SUBCOMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command = getattr(importlib.import_module(module), cmd_name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """headrace: self-hosted functions on customer event data."""
 
@@ -22,14 +45,6 @@ def cli() -> None:
 def version() -> None:
     """Print the headrace version."""
     click.echo(f"headrace {headrace.__version__}")
-
-
-cli.add_command(serve)
-cli.add_command(workspace)
-cli.add_command(doctor)
-cli.add_command(run)
-cli.add_command(worker)
-cli.add_command(deliveries)
 
 
 def main() -> None:
