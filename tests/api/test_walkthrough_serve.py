@@ -108,3 +108,8 @@ def test_openapi_document_lists_the_management_routes(shared_server: ServerProce
         "/api/v1/usage",
     ):
         assert path in paths, path
+    # The tracking API too, with the headers it reads and the answers it gives.
+    for path in ("/v1/track", "/v1/batch", "/v1/import"):
+        operation = paths[path]["post"]
+        assert {p["name"] for p in operation["parameters"]} == {"Authorization", "Content-Encoding"}
+        assert set(operation["responses"]) == {"200", "400", "401"}
