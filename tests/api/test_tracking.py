@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import gzip
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -14,6 +18,7 @@ from sqlalchemy import select
 
 from headrace.services import Services
 from headrace.services.ingest import WRITE_KEY_TTL_S
+from headrace.store.database import sqlite_path
 from headrace.store.delivery_queries import IntakeTotals
 from headrace.store.queue import jobs
 from tests.api.support import Caller
@@ -23,15 +28,16 @@ RUN_PIPELINE = False
 """Without the pipeline's own workers: accepted events stay in the queue to be looked at."""
 
 
-@pytest.fixture
-def write_key(owner: Caller) -> str:
+def connected_source(owner: Caller, name: str) -> dict[str, Any]:
     """A source connected to a webhook destination (which nothing delivers to here)."""
-    source = owner.data(owner.post("/sources", {"name": "Web", "kind": "TRACKING"}), 201)
+    source: dict[str, Any] = owner.data(
+        owner.post("/sources", {"name": name, "kind": "TRACKING"}), 201
+    )
     owner.data(
         owner.post(
             "/destinations",
             {
-                "name": "Warehouse",
+                "name": f"{name} warehouse",
                 "kind": "WEBHOOK",
                 "sourceIds": [source["id"]],
                 "settings": {"url": "https://hooks.example/in"},
@@ -39,7 +45,12 @@ def write_key(owner: Caller) -> str:
         ),
         201,
     )
-    key: str = source["writeKey"]
+    return source
+
+
+@pytest.fixture
+def write_key(owner: Caller) -> str:
+    key: str = connected_source(owner, "Web")["writeKey"]
     return key
 
 
@@ -311,3 +322,83 @@ def test_events_of_a_source_with_no_destination_are_counted_and_queue_nothing(
     assert queued_events(services) == []
     with services.engine.connect() as conn:
         assert intake_counts(conn, source["id"]) == IntakeTotals(accepted=1, rejected={})
+
+
+@contextmanager
+def write_lock_held(services: Services) -> Iterator[None]:
+    """The database's write lock, held by someone else (as the pipeline holds it while it
+    claims or settles): ingest requests must wait for it."""
+    path = sqlite_path(services.engine)
+    assert path is not None
+    with path.with_name(path.name + "-writers.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class Sending(threading.Thread):
+    """One tracking request, sent to the ingest service from a thread of its own."""
+
+    def __init__(self, services: Services, write_key: str, message_id: str) -> None:
+        super().__init__()
+        self.args = (services, write_key, message_id)
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        services, write_key, message_id = self.args
+        try:
+            services.ingest.accept(
+                "track",
+                orjson.dumps({**TRACK, "messageId": message_id}),
+                authorization=basic(write_key)["Authorization"],
+                content_encoding=None,
+            )
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            self.error = exc
+
+
+def test_requests_that_wait_for_the_write_lock_answer_only_once_they_are_committed(
+    services: Services, write_key: str
+) -> None:
+    with write_lock_held(services):
+        sending = [Sending(services, write_key, f"m-{i}") for i in range(4)]
+        time.sleep(0.3)
+        answered_while_held = [s.name for s in sending if not s.is_alive()]
+        queued_while_held = queued_events(services)
+    for s in sending:
+        s.join(10)
+
+    assert answered_while_held == []
+    assert queued_while_held == []
+    assert [s.error for s in sending] == [None] * 4
+    assert sorted(e["messageId"] for e in queued_events(services)) == [f"m-{i}" for i in range(4)]
+
+
+def test_a_request_whose_write_fails_fails_alone_among_those_written_together(
+    services: Services, owner: Caller, write_key: str
+) -> None:
+    """Requests that waited together are written in one transaction; when the database
+    refuses one of them (a trigger here), the others are still committed and answered."""
+    refused = connected_source(owner, "Refused")
+    with services.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON intake_counts"
+            f" WHEN NEW.source_id = '{refused['id']}'"
+            " BEGIN SELECT RAISE(ABORT, 'this source is refused'); END"
+        )
+    with write_lock_held(services):
+        first = Sending(services, write_key, "a")
+        time.sleep(0.2)  # it writes alone once the lock is free; the next three wait together
+        together = [
+            Sending(services, write_key, "b"),
+            Sending(services, refused["writeKey"], "r"),
+            Sending(services, write_key, "c"),
+        ]
+        time.sleep(0.2)
+    for s in [first, *together]:
+        s.join(10)
+
+    assert first.error is None
+    assert [s.error is None for s in together] == [True, False, True]
+    assert "this source is refused" in str(together[1].error)
+    assert sorted(e["messageId"] for e in queued_events(services)) == ["a", "b", "c"]

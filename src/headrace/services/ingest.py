@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from headrace.pipeline.catalog import Catalog, Memo
+from headrace.pipeline.catalog import Catalog, DestinationPlan, Memo
 from headrace.pipeline.router import FanOut
 from headrace.spec import (
     EVENT_TYPES,
@@ -128,6 +129,9 @@ class IngestService:
         )
         self._queue = WorkQueue()
         self._intake = IntakeLog()
+        self._writer = threading.Lock()
+        self._waiting: list[_Pending] = []
+        self._waiting_lock = threading.Lock()
 
     def accept(
         self,
@@ -196,15 +200,84 @@ class IngestService:
     def _commit(
         self, source: TrackingSource, accepted: list[dict[str, Any]], rejected: list[dict[str, Any]]
     ) -> bool:
-        """Queue the accepted events' deliveries and count the request, in one transaction;
-        whether any delivery was queued."""
-        now = time.time()
-        reasons = Counter(str(r["reason"]) for r in rejected)
-        destinations = self._fan_out.destinations(source.id)
-        with write_transaction(self._engine) as conn:
-            deliveries = self._fan_out.jobs(
-                conn, source.workspace_id, source.id, accepted, now, now, destinations=destinations
-            )
-            self._queue.enqueue(conn, deliveries)
-            self._intake.write(conn, source.id, int(now // 60), len(accepted), reasons)
+        """Queue the accepted events' deliveries and count the request, durably; whether any
+        delivery was queued.
+
+        Group commit: requests that arrive while another one writes wait for their turn, and
+        the request whose turn it is writes every waiting one in one transaction. Each
+        request still returns only once its own events are committed."""
+        mine = _Pending(
+            source,
+            accepted,
+            Counter(str(r["reason"]) for r in rejected),
+            self._fan_out.destinations(source.id),
+            time.time(),
+        )
+        with self._waiting_lock:
+            self._waiting.append(mine)
+        with self._writer:
+            if not mine.written:
+                with self._waiting_lock:
+                    group, self._waiting = self._waiting, []
+                self._write_group(group)
+        if mine.error is not None:
+            raise mine.error
+        return mine.queued
+
+    def _write_group(self, group: list[_Pending]) -> None:
+        try:
+            with write_transaction(self._engine) as conn:
+                for pending in group:
+                    pending.queued = self._write(conn, pending)
+        except Exception as exc:  # noqa: BLE001 - raised again in the request it belongs to
+            if len(group) == 1:
+                group[0].error = exc
+            else:
+                # Whatever failed fails alone: the others are written each on its own.
+                for pending in group:
+                    self._write_alone(pending)
+        except BaseException:
+            for pending in group:  # nothing was committed: no request may answer 200
+                pending.error = RuntimeError("the write of this request was interrupted")
+            raise
+        finally:
+            for pending in group:
+                pending.written = True
+
+    def _write_alone(self, pending: _Pending) -> None:
+        try:
+            with write_transaction(self._engine) as conn:
+                pending.queued = self._write(conn, pending)
+        except Exception as exc:  # noqa: BLE001 - raised again in the request it belongs to
+            pending.error = exc
+
+    def _write(self, conn: Connection, pending: _Pending) -> bool:
+        source, now = pending.source, pending.at
+        deliveries = self._fan_out.jobs(
+            conn,
+            source.workspace_id,
+            source.id,
+            pending.accepted,
+            now,
+            now,
+            destinations=pending.destinations,
+        )
+        self._queue.enqueue(conn, deliveries)
+        self._intake.write(conn, source.id, int(now // 60), len(pending.accepted), pending.reasons)
         return bool(deliveries)
+
+
+@dataclass
+class _Pending:
+    """One request's accepted events, waiting to be written."""
+
+    source: TrackingSource
+    accepted: list[dict[str, Any]]
+    reasons: Counter[str]
+    """Why the others were rejected, counted."""
+    destinations: Sequence[DestinationPlan]
+    at: float
+    written: bool = False
+    """Its transaction has ended (committed, or failed with `error`)."""
+    queued: bool = False
+    error: Exception | None = None
