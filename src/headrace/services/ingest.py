@@ -216,40 +216,35 @@ class IngestService:
         with self._waiting_lock:
             self._waiting.append(mine)
         with self._writer:
-            if not mine.written:
+            if mine.outcome is None:
                 with self._waiting_lock:
                     group, self._waiting = self._waiting, []
                 self._write_group(group)
-        if mine.error is not None:
-            raise mine.error
-        return mine.queued
+        if isinstance(mine.outcome, Exception):
+            raise mine.outcome
+        return bool(mine.outcome)
 
     def _write_group(self, group: list[_Pending]) -> None:
+        """Write `group` in one transaction, each request in a savepoint of its own: one the
+        database refuses fails alone. An outcome is given once the commit has ended, so none
+        is taken for durable before it is."""
+        outcomes: list[bool | Exception] = [WriteInterrupted() for _ in group]
         try:
             with write_transaction(self._engine) as conn:
-                for pending in group:
-                    pending.queued = self._write(conn, pending)
-        except Exception as exc:  # noqa: BLE001 - raised again in the request it belongs to
-            if len(group) == 1:
-                group[0].error = exc
-            else:
-                # Whatever failed fails alone: the others are written each on its own.
-                for pending in group:
-                    self._write_alone(pending)
-        except BaseException:
-            for pending in group:  # nothing was committed: no request may answer 200
-                pending.error = RuntimeError("the write of this request was interrupted")
-            raise
+                written = [self._write_own(conn, pending) for pending in group]
+            outcomes = written
+        except Exception as exc:  # noqa: BLE001 - raised again in the requests it belongs to
+            outcomes = [exc] * len(group)
         finally:
-            for pending in group:
-                pending.written = True
+            for pending, outcome in zip(group, outcomes, strict=True):
+                pending.outcome = outcome
 
-    def _write_alone(self, pending: _Pending) -> None:
+    def _write_own(self, conn: Connection, pending: _Pending) -> bool | Exception:
         try:
-            with write_transaction(self._engine) as conn:
-                pending.queued = self._write(conn, pending)
+            with conn.begin_nested():
+                return self._write(conn, pending)
         except Exception as exc:  # noqa: BLE001 - raised again in the request it belongs to
-            pending.error = exc
+            return exc
 
     def _write(self, conn: Connection, pending: _Pending) -> bool:
         source, now = pending.source, pending.at
@@ -277,7 +272,14 @@ class _Pending:
     """Why the others were rejected, counted."""
     destinations: Sequence[DestinationPlan]
     at: float
-    written: bool = False
-    """Its transaction has ended (committed, or failed with `error`)."""
-    queued: bool = False
-    error: Exception | None = None
+    outcome: bool | Exception | None = None
+    """None until its transaction has ended; then whether any delivery was queued, or why
+    the request could not be written."""
+
+
+class WriteInterrupted(RuntimeError):
+    """The write of a request's group ended without committing or failing (the thread
+    writing it was interrupted): the request must not answer 200."""
+
+    def __init__(self) -> None:
+        super().__init__("the write of this request was interrupted")
