@@ -125,10 +125,6 @@ def _run(
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_TIMEOUT_S,
         server_header=False,
-        # The C HTTP parser and event loop: about a fifth less CPU per ingested event than
-        # uvicorn's pure-Python defaults (h11, asyncio's loop), measured in bench/pipeline.py.
-        http="httptools",
-        loop="uvloop",
     )
     server = uvicorn.Server(config)
     _log.info(
