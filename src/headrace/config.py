@@ -64,7 +64,8 @@ class Settings:
         defaults in headrace.pipeline.retry.
     lease_s: how long a claimed pipeline job stays with its worker (seconds); None means
         the pipeline's default.
-    delivery_workers: delivery threads per process (default 2).
+    delivery_workers: groups of one destination's jobs a pipeline process has in flight at
+        most (default 2).
     webhook_concurrency: webhook requests one delivery thread keeps in flight to one
         destination; None means the pipeline's default.
     public_url: the base URL the world reaches this service at, for function sources'

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,7 +64,7 @@ when their leases end, and are delivered again)."""
 
 GROUP_PATIENCE_S = 0.5
 """How long a delivery step waits for the groups it claimed. A group still running then is
-left to finish in its thread while the next steps go on (see GroupsInFlight): one slow or
+left to finish in its thread while the next steps go on (see Deliverer): one slow or
 hanging destination never keeps the others waiting."""
 
 STOP_GRACE_S = 5.0
@@ -76,48 +76,6 @@ DEFAULT_LEASE_S = 120.0
 
 
 _log = get_logger("pipeline")
-
-
-class GroupsInFlight:
-    """Shared by the delivery threads of one process: how many groups of jobs of each
-    destination are being delivered.
-
-    A destination with `each` groups in flight is not claimed for until one ends. That is
-    as many as when every delivery thread waited for its own group: a distant destination
-    still gets that many at once, and a hanging one holds no more jobs and threads than
-    that while its backlog waits in the queue.
-    """
-
-    def __init__(self, each: int = 2) -> None:
-        self._lock = threading.Lock()
-        self._each = max(1, each)
-        self._groups: dict[str, int] = {}
-
-    def reserve(self, destination_ids: list[str], most: int) -> list[str]:
-        """Of `destination_ids`, in order, up to `most` that may have one more group in
-        flight, each counted at once (so two threads never both take the last place):
-        `remove` each one that gets no group after all."""
-        taken: list[str] = []
-        with self._lock:
-            for destination_id in destination_ids:
-                if len(taken) >= most:
-                    break
-                groups = self._groups.get(destination_id, 0)
-                if groups < self._each:
-                    self._groups[destination_id] = groups + 1
-                    taken.append(destination_id)
-        return taken
-
-    def remove(self, destination_id: str) -> None:
-        with self._lock:
-            left = self._groups.pop(destination_id, 0) - 1
-            if left > 0:
-                self._groups[destination_id] = left
-
-    def full(self) -> frozenset[str]:
-        """The destinations not to claim for now."""
-        with self._lock:
-            return frozenset(d for d, groups in self._groups.items() if groups >= self._each)
 
 
 @dataclass(slots=True)
@@ -229,19 +187,17 @@ class Deliverer:
     Parameters: `engine` the store; `catalog` the destinations; `pool` the sandbox for
     function and insert destinations; `webhooks` the sender for webhook destinations (with
     the egress policy); `policy` the retry policy; `lease_s` the claim lease in seconds;
-    `turns` and `in_flight` shared with the process's other delivery threads.
+    `groups_each` how many groups of one destination's jobs may be in flight at once.
 
-    The steps of a process's delivery threads take turns (`turns`, a lock): threads of one
-    process share an interpreter lock, and two that are busy at once hand it back and forth
-    at every socket or database call, which cost about 6 of 40 µs per event in the
-    pipeline benchmark. A turn is short however slow a destination is: a step waits at
-    most GROUP_PATIENCE_S for its groups.
-
-    Each step claims the due jobs of a few destinations, delivers each destination's group
-    in a thread of its own and settles each group as soon as it ends. A group that outlasts
-    GROUP_PATIENCE_S is left running: later steps settle it when it ends and keep its leases
-    meanwhile, and claim for its destination only while it has fewer groups in flight than
-    GroupsInFlight allows.
+    One Deliverer per process: its steps run in one thread (threads of one process share an
+    interpreter lock, and two busy at once hand it back and forth at every socket or
+    database call). Each step claims the due jobs of a few destinations, delivers each
+    destination's group in a thread of its own and settles each group as soon as it ends.
+    A group that outlasts GROUP_PATIENCE_S is left running: later steps settle it when it
+    ends and keep its leases meanwhile. A destination with `groups_each` groups in flight
+    is not claimed for until one ends: a distant destination still gets that many at once,
+    and a hanging one holds no more jobs and threads than that while its backlog waits in
+    the queue.
     """
 
     def __init__(
@@ -254,12 +210,13 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], float] = time.time,
-        turns: threading.Lock | None = None,
-        in_flight: GroupsInFlight | None = None,
+        groups_each: int = 2,
     ) -> None:
         self._engine = engine
-        self._turns = turns
-        self._in_flight = in_flight or GroupsInFlight()
+        self._groups_each = max(1, groups_each)
+        self._stepping = threading.Lock()
+        """Held by a step, and by stopping (a step that outlived its thread's join must not
+        touch the groups alongside)."""
         self._catalog = catalog
         self._pool = pool
         self._webhooks = webhooks
@@ -274,8 +231,7 @@ class Deliverer:
         self._usage_lock = threading.Lock()
         self._destinations = ThreadPoolExecutor(GROUP_THREADS, thread_name_prefix="destination")
         self._groups: dict[Future[list[Item]], _Group] = {}
-        """Groups in flight or not yet settled; only the thread that runs the steps (or
-        close, after it) touches them."""
+        """Groups in flight or not yet settled; touched only under `_stepping`."""
         self._extend_at = 0.0
 
     def close(self) -> None:
@@ -291,33 +247,35 @@ class Deliverer:
         settling nothing: when the service stops, what ends within STOP_GRACE_S ends as it
         would have, and close settles it with the rest."""
         deadline = time.monotonic() + timeout_s
-        while (left_s := deadline - time.monotonic()) > 0:
-            running = [future for future in self._groups if not future.done()]
-            if not running:
-                return
-            try:
-                self._extend_leases()
-            except Exception:  # noqa: BLE001
-                _log.exception("extending leases failed while stopping")
-            wait(running, timeout=min(left_s, self._until_extend() or left_s))
+        with self._stepping:
+            while (left_s := deadline - time.monotonic()) > 0:
+                running = [future for future in self._groups if not future.done()]
+                if not running:
+                    return
+                try:
+                    self._extend_leases()
+                except Exception:  # noqa: BLE001
+                    _log.exception("extending leases failed while stopping")
+                wait(running, timeout=min(left_s, self._until_extend() or left_s))
 
     def finish(self) -> int:
         """Wait for the groups in flight (keeping their leases) and settle them; the number
         of jobs settled."""
         settled = 0
-        while self._groups:
-            running = [future for future in self._groups if not future.done()]
-            if running:
-                self._extend_leases()
-                wait(running, timeout=self._until_extend(), return_when=FIRST_COMPLETED)
-            settled += self._settle_finished()
+        with self._stepping:
+            while self._groups:
+                running = [future for future in self._groups if not future.done()]
+                if running:
+                    self._extend_leases()
+                    wait(running, timeout=self._until_extend(), return_when=FIRST_COMPLETED)
+                settled += self._settle_finished()
         return settled
 
     def run_once(self, max_jobs: int = DELIVER_CLAIM_MAX) -> int:
         """Settle the groups that ended since the last step, claim due jobs and every batch
         that is ready, and wait up to GROUP_PATIENCE_S for them; the number of jobs claimed
         or settled (0 when idle)."""
-        with self._turns if self._turns is not None else nullcontext():
+        with self._stepping:
             self._extend_leases()
             handled = self._settle_finished()
             started: list[Future[list[Item]]] = []
@@ -340,43 +298,38 @@ class Deliverer:
         room = min(CLAIM_DESTINATIONS_MAX, GROUP_THREADS - len(self._groups))
         if room <= 0:
             return []
-        # A read first: an idle poll takes no write lock.
+        # A read first: an idle poll takes no write lock, and looks at no target.
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_DELIVER, self._clock()):
+                return []
             next_due = self._queue.next_due_by_target(conn, QUEUE_DELIVER)
-        now = self._clock()
+        now, full = self._clock(), self._full()
         due = sorted((at, target) for target, at in next_due.items() if at <= now)
-        # Counted in flight before claiming, so two threads never both take the last place.
-        targets = self._in_flight.reserve([target for _at, target in due], room)
+        targets = [target for _at, target in due if target not in full][:room]
         if not targets:
             return []
         share = max(1, max_jobs // len(targets))
-        claims: list[tuple[str, list[Job]]] = []
-        try:
-            with write_transaction(self._engine) as conn:
-                now = self._clock()
-                taken = [
-                    (
-                        target,
-                        self._queue.claim(
-                            conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
-                        ),
-                    )
-                    for target in targets
-                ]
-            claims = [(target, jobs) for target, jobs in taken if jobs]
-        finally:  # a place whose claim got nothing (or failed) is free again
-            claimed = {target for target, _jobs in claims}
-            for target in targets:
-                if target not in claimed:
-                    self._in_flight.remove(target)
-        return claims
+        with write_transaction(self._engine) as conn:
+            now = self._clock()
+            taken = [
+                (
+                    target,
+                    self._queue.claim(
+                        conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
+                    ),
+                )
+                for target in targets
+            ]
+        return [(target, jobs) for target, jobs in taken if jobs]
 
     def _claim_batches(self) -> Iterator[tuple[str, list[Job]]]:
         """A batch of each batching destination that is ready (skipping those with as many
         groups in flight as allowed)."""
         with self._engine.connect() as conn:
+            if not self._queue.has_due(conn, QUEUE_BATCH, self._clock()):
+                return
             next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
-            now, full = self._clock(), self._in_flight.full()
+            now, full = self._clock(), self._full()
             due = [
                 target
                 for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1])
@@ -389,15 +342,7 @@ class Deliverer:
             plan = self._catalog.destination(target.target_id)
             if plan is not None and not self._batch_ready(plan, target):
                 continue
-            if not self._in_flight.reserve([target.target_id], 1):
-                continue
-            jobs: list[Job] = []
-            try:
-                jobs = self._claim_batch(target.target_id, plan)
-            finally:
-                if not jobs:
-                    self._in_flight.remove(target.target_id)
-            if jobs:
+            if jobs := self._claim_batch(target.target_id, plan):
                 yield target.target_id, jobs
 
     def _claim_batch(self, target_id: str, plan: DestinationPlan | None) -> list[Job]:
@@ -428,11 +373,7 @@ class Deliverer:
         if not any(not future.done() for future in self._groups):
             self._extend_at = time.monotonic() + self._lease_s / 3
         batched = jobs[0].queue == QUEUE_BATCH
-        try:
-            future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
-        except BaseException:
-            self._in_flight.remove(destination_id)  # reserved when it was claimed
-            raise
+        future = self._destinations.submit(self._deliver, destination_id, jobs, batched=batched)
         self._groups[future] = _Group(destination_id, jobs, time.monotonic())
         return future
 
@@ -449,7 +390,7 @@ class Deliverer:
                 timeout = min(left_s, self._until_extend())
                 wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 self._extend_leases()
-            self._settle_finished()
+            self._settle_finished(again=False)
             if left_s <= 0:
                 break
         for future, group in self._groups.items():
@@ -461,13 +402,13 @@ class Deliverer:
                     extra={"destination_id": group.destination_id, "jobs": len(group.jobs)},
                 )
 
-    def _settle_finished(self) -> int:
+    def _settle_finished(self, *, again: bool = True) -> int:
         """Settle each group that has ended; the number of jobs settled. A group whose
-        settling fails (logged) is tried again at the next step, SETTLE_TRIES times in all;
-        the others settle meanwhile, and claiming goes on."""
+        settling fails (logged) is tried again at the start of the next step (`again`),
+        SETTLE_TRIES steps in all; the others settle meanwhile, and claiming goes on."""
         settled = 0
         for future, group in list(self._groups.items()):
-            if not future.done():
+            if not future.done() or (group.settle_failures and not again):
                 continue
             if group.items is None:
                 group.items = self._delivered(future, group.jobs)
@@ -482,9 +423,13 @@ class Deliverer:
                 # Given up: the jobs come back when their leases end (no longer extended).
                 _log.exception("settling delivered jobs failed; they will be redone", extra=extra)
             del self._groups[future]
-            self._in_flight.remove(group.destination_id)
             settled += len(group.jobs)
         return settled
+
+    def _full(self) -> frozenset[str]:
+        """The destinations with as many groups in flight as allowed: not to claim for now."""
+        groups = Counter(group.destination_id for group in self._groups.values())
+        return frozenset(d for d, count in groups.items() if count >= self._groups_each)
 
     def _until_extend(self) -> float:
         return max(0.0, self._extend_at - time.monotonic())

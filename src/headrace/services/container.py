@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -20,11 +19,7 @@ from headrace.pipeline import (
     SourceRetryPolicy,
     SourceRunner,
 )
-from headrace.pipeline.deliver import (
-    DEFAULT_LEASE_S,
-    STOP_GRACE_S,
-    GroupsInFlight,
-)
+from headrace.pipeline.deliver import DEFAULT_LEASE_S, STOP_GRACE_S
 from headrace.pipeline.maintenance import Maintenance
 from headrace.pipeline.webhook import WEBHOOK_CONCURRENCY, WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
@@ -103,7 +98,7 @@ class Services:
         self._run_pipeline = pipeline
         self._wake_elsewhere = wake_elsewhere
         self._workers: PipelineWorkers | None = None
-        self._deliverers: list[Deliverer] = []
+        self._deliverer: Deliverer | None = None
         self._source_runner: SourceRunner | None = None
         self._source_fetcher: Fetcher | None = None
         self.webhooks = WebhookService(
@@ -180,20 +175,17 @@ class Services:
             "router": router.run_once,
             "maintenance": Maintenance(self.engine).run_once,
         }
-        turns, in_flight = threading.Lock(), GroupsInFlight(self.settings.delivery_workers)
-        for index in range(self.settings.delivery_workers):
-            deliverer = Deliverer(
-                self.engine,
-                catalog,
-                self.sandbox(),
-                webhooks,
-                policy=self.retry_policy(),
-                lease_s=lease_s,
-                turns=turns,
-                in_flight=in_flight,
-            )
-            self._deliverers.append(deliverer)
-            steps[f"deliver-{index}"] = deliverer.run_once
+        deliverer = Deliverer(
+            self.engine,
+            catalog,
+            self.sandbox(),
+            webhooks,
+            policy=self.retry_policy(),
+            lease_s=lease_s,
+            groups_each=self.settings.delivery_workers,
+        )
+        self._deliverer = deliverer
+        steps["deliver"] = deliverer.run_once
         self._source_fetcher = Fetcher(self.egress_policy())
         self._source_runner = SourceRunner(
             self.engine,
@@ -222,14 +214,13 @@ class Services:
             workers.stop()
         # Groups still in flight after STOP_GRACE_S (a destination that hangs) have their
         # webhook requests cut short: they are settled as retrying, not waited for.
-        deadline = time.monotonic() + STOP_GRACE_S
-        for deliverer in self._deliverers:
-            deliverer.wait_for_groups(max(0.0, deadline - time.monotonic()))
+        deliverer, self._deliverer = self._deliverer, None
+        if deliverer is not None:
+            deliverer.wait_for_groups(STOP_GRACE_S)
         if self._webhooks is not None:
             self._webhooks.stop()
-        for deliverer in self._deliverers:
+        if deliverer is not None:
             deliverer.close()
-        self._deliverers.clear()
         if self._source_runner is not None:
             self._source_runner.close()
             self._source_runner = None
