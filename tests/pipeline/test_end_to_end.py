@@ -211,7 +211,13 @@ def test_a_receiver_that_answers_503_for_a_while_gets_its_events_once_it_recover
     assert sorted(message_ids(state)) == [f"p{n}" for n in range(5)]
 
 
-def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("groups_each", "peak"), [("1", 3), ("2", 6)])
+def test_webhook_requests_in_flight_follow_the_configured_concurrency_and_groups(
+    tmp_path: Path, groups_each: str, peak: int
+) -> None:
+    """HEADRACE_WEBHOOK_CONCURRENCY requests per group, and HEADRACE_DELIVERY_WORKERS groups
+    of one destination in flight: a second batch waits for the first group to end, or goes
+    alongside it."""
     lock = threading.Lock()
     counts = {"now": 0, "peak": 0, "arrived": 0}
 
@@ -221,7 +227,7 @@ def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: 
             with lock:
                 counts["now"] += 1
                 counts["peak"] = max(counts["peak"], counts["now"])
-            time.sleep(0.1)  # long enough for the sender to fill its slots
+            time.sleep(0.3)  # a group of 12 takes 1.2 s: past GROUP_PATIENCE_S
             with lock:
                 counts["now"] -= 1
                 counts["arrived"] += 1
@@ -232,19 +238,28 @@ def test_webhook_requests_in_flight_follow_the_configured_concurrency(tmp_path: 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    env = {**PIPELINE_ENV, "HEADRACE_WEBHOOK_CONCURRENCY": "3", "HEADRACE_DELIVERY_WORKERS": "1"}
+    env = {
+        **PIPELINE_ENV,
+        "HEADRACE_WEBHOOK_CONCURRENCY": "3",
+        "HEADRACE_DELIVERY_WORKERS": groups_each,
+    }
     with serving(Slow) as hook_url:
         server = start_server(tmp_path / "data", tmp_path / "logs", env=env)
         try:
             write_key = wire(server, hook_url)
-            batch = [{"type": "track", "event": "E", "userId": f"u{n}"} for n in range(12)]
             with httpx.Client(base_url=server.url, auth=(write_key, "")) as http:
-                http.post("/v1/batch", json={"batch": batch}).raise_for_status()
-            wait_for(lambda: counts["arrived"] >= 12)
+                for first in (0, 12):
+                    batch = [
+                        {"type": "track", "event": "E", "userId": f"u{n}"}
+                        for n in range(first, first + 12)
+                    ]
+                    http.post("/v1/batch", json={"batch": batch}).raise_for_status()
+                    wait_for(lambda: counts["now"] > 0)  # the first group is under way
+            wait_for(lambda: counts["arrived"] >= 24)
         finally:
             server.stop()
 
-    assert counts["peak"] == 3
+    assert counts["peak"] == peak
 
 
 def test_stopping_while_a_destination_hangs_takes_seconds_and_its_events_wait_to_retry(
