@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from headrace.services import Services
-from headrace.services.ingest import WRITE_KEY_TTL_S
+from headrace.services.ingest import WRITE_KEY_TTL_S, WriteInterrupted
 from headrace.store.database import sqlite_path
 from headrace.store.delivery_queries import IntakeTotals
 from headrace.store.queue import jobs
@@ -341,7 +341,7 @@ class Sending(threading.Thread):
     def __init__(self, services: Services, write_key: str, message_id: str) -> None:
         super().__init__()
         self.args = (services, write_key, message_id)
-        self.error: Exception | None = None
+        self.error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
@@ -353,13 +353,27 @@ class Sending(threading.Thread):
                 authorization=basic(write_key)["Authorization"],
                 content_encoding=None,
             )
-        except Exception as exc:  # noqa: BLE001 - the test looks at it
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
             self.error = exc
 
 
+def group_sizes(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many requests each of ingest's transactions writes, from now on."""
+    sizes: list[int] = []
+    write_group = services.ingest._write_group
+
+    def recording(group: list[Any]) -> None:
+        sizes.append(len(group))
+        write_group(group)
+
+    monkeypatch.setattr(services.ingest, "_write_group", recording)
+    return sizes
+
+
 def test_requests_that_wait_for_the_write_lock_answer_only_once_they_are_committed(
-    services: Services, write_key: str
+    services: Services, write_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sizes = group_sizes(services, monkeypatch)
     with write_lock_held(services):
         sending = [Sending(services, write_key, f"m-{i}") for i in range(4)]
         time.sleep(0.3)
@@ -372,10 +386,12 @@ def test_requests_that_wait_for_the_write_lock_answer_only_once_they_are_committ
     assert queued_while_held == []
     assert [s.error for s in sending] == [None] * 4
     assert sorted(e["messageId"] for e in queued_events(services)) == [f"m-{i}" for i in range(4)]
+    # The first writes what waited when it came; the rest, waiting meanwhile, go together.
+    assert len(sizes) == 2 and sum(sizes) == 4, sizes
 
 
 def test_a_request_whose_write_fails_fails_alone_among_those_written_together(
-    services: Services, owner: Caller, write_key: str
+    services: Services, owner: Caller, write_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Requests that waited together are written in one transaction; when the database
     refuses one of them (a trigger here), the others are still committed and answered."""
@@ -386,6 +402,7 @@ def test_a_request_whose_write_fails_fails_alone_among_those_written_together(
             f" WHEN NEW.source_id = '{refused['id']}'"
             " BEGIN SELECT RAISE(ABORT, 'this source is refused'); END"
         )
+    sizes = group_sizes(services, monkeypatch)
     with write_lock_held(services):
         first = Sending(services, write_key, "a")
         time.sleep(0.2)  # it writes alone once the lock is free; the next three wait together
@@ -402,3 +419,36 @@ def test_a_request_whose_write_fails_fails_alone_among_those_written_together(
     assert [s.error is None for s in together] == [True, False, True]
     assert "this source is refused" in str(together[1].error)
     assert sorted(e["messageId"] for e in queued_events(services)) == ["a", "b", "c"]
+    assert sizes == [1, 3]
+
+
+def test_requests_whose_group_write_is_interrupted_do_not_answer_as_accepted(
+    services: Services, owner: Caller, write_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread writing a group is interrupted (KeyboardInterrupt) midway: nothing of the
+    group is committed, and none of its requests returns as if it were."""
+    interrupting = connected_source(owner, "Interrupting")
+    write = services.ingest._write
+
+    def interrupted_for_one_source(conn: Any, pending: Any) -> bool:
+        if pending.source.id == interrupting["id"]:
+            raise KeyboardInterrupt
+        return write(conn, pending)
+
+    monkeypatch.setattr(services.ingest, "_write", interrupted_for_one_source)
+    with write_lock_held(services):
+        first = Sending(services, write_key, "a")
+        time.sleep(0.2)
+        together = [
+            Sending(services, write_key, "b"),
+            Sending(services, interrupting["writeKey"], "i"),
+            Sending(services, write_key, "c"),
+        ]
+        time.sleep(0.2)
+    for s in [first, *together]:
+        s.join(10)
+
+    assert first.error is None
+    assert isinstance(together[0].error, KeyboardInterrupt)  # the one writing the group
+    assert [type(s.error) for s in together[1:]] == [WriteInterrupted, WriteInterrupted]
+    assert [e["messageId"] for e in queued_events(services)] == ["a"]
