@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from headrace.pipeline import Deliverer, PipelineWorkers, Router
+from headrace.pipeline import Deliverer, PipelineWorkers, Router, deliver
 from headrace.pipeline.catalog import DestinationPlan
 from headrace.pipeline.deliver import SETTLE_TRIES
 from headrace.pipeline.retry import RetryPolicy
@@ -314,10 +314,14 @@ def test_the_usage_of_a_group_whose_settle_failed_is_counted_once_it_is_settled(
     webhooks: WebhookSender,
     receiver: tuple[Receiver, str],
     clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The insert function ran for 5 events, but the database refused their outcomes (a
     trigger). Its invocations are not written then, nor lost: they are written with the
     settle that succeeds, once."""
+    # The first step waits for its group however slowly the sandbox starts.
+    monkeypatch.setattr(deliver, "GROUP_PATIENCE_S", 30.0)
     state, url = receiver
     identity = instance("def on_track(event, settings):\n    return event\n", FunctionKind.INSERT)
     catalog.add(SOURCE, webhook(url, dest_id="refused", insert=identity))
@@ -331,6 +335,7 @@ def test_the_usage_of_a_group_whose_settle_failed_is_counted_once_it_is_settled(
     deliverer = Deliverer(engine, catalog, pool, webhooks, clock=clock)
 
     deliverer.run_once()  # invoked and sent; the settle fails
+    settle_failed = "settling delivered jobs failed; trying again" in caplog.text
     with engine.connect() as conn:
         usage_while_refused = conn.execute(select(function_usage)).all()
         conn.exec_driver_sql("DROP TRIGGER refuse")
@@ -338,6 +343,7 @@ def test_the_usage_of_a_group_whose_settle_failed_is_counted_once_it_is_settled(
     deliverer.run_once()  # the same group's settle, tried again
     deliverer.close()
 
+    assert settle_failed
     assert usage_while_refused == []
     assert len(state.events()) == 5
     assert statuses(engine, "refused") == {("delivered", ""): 5}
