@@ -3,7 +3,7 @@ destination behind an identity insert function.
 
 Run with `python bench/pipeline.py` (from the repository, in the project's environment).
 Prints a table, then one JSON line: {"queue_floor_per_s", "ingest_events_per_s",
-"ingest_p99_ms", "e2e_events_per_s", "latency_p50_ms", "latency_p99_ms",
+"ingest_p50_ms", "ingest_p99_ms", "e2e_events_per_s", "latency_p50_ms", "latency_p99_ms",
 "e2e_filtered_events_per_s", "e2e_batched_events_per_s", "e2e_cpu_us_per_event"}.
 Ingest is measured on the source of the insert + webhook destination, with the pipeline
 delivering meanwhile, as a user's source has it. Each destination gets a few events before
@@ -112,8 +112,8 @@ def cpu_s(pid: int) -> float:
     return sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes below `pid` (serve's pipeline worker and its sandboxes)."""
+def children_by_parent() -> dict[int, list[int]]:
+    """Every live process's children, by parent pid."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -122,11 +122,22 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             parents.setdefault(parent, []).append(int(entry.name))
+    return parents
+
+
+def children(pid: int) -> set[int]:
+    """The processes `pid` started (serve's pipeline worker)."""
+    return set(children_by_parent().get(pid, []))
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid` (serve's pipeline worker and its sandboxes)."""
+    parents = children_by_parent()
     found, todo = [], [pid]
     while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
+        below = parents.get(todo.pop(), [])
+        found += below
+        todo += below
     return found
 
 
@@ -138,6 +149,7 @@ class CpuMeter:
         self.serve_pid, self.sink_pid = serve_pid, sink_pid
         self.before: dict[int, float] = {}
         self.client_before = 0.0
+        self.children: set[int] = set()
 
     def _processes(self) -> dict[int, float]:
         pids = [self.serve_pid, self.sink_pid, *descendants(self.serve_pid)]
@@ -146,10 +158,14 @@ class CpuMeter:
     def start(self) -> None:
         self.before = self._processes()
         self.client_before = time.process_time()
+        self.children = children(self.serve_pid)
 
     def per_event_us(self, events: int) -> dict[str, int]:
         """Microseconds of CPU per event since `start`, by process."""
         now = self._processes()
+        if self.children - now.keys():
+            # Its whole life would be counted as serve's, and its sandboxes' lost.
+            raise SystemExit("the pipeline process was restarted during the run")
         # A process that ended meanwhile is 0 now, and its parent counts its whole life.
         used = {pid: now.get(pid, 0.0) - self.before.get(pid, 0.0) for pid in now | self.before}
         parts = {
