@@ -231,7 +231,10 @@ class IngestService:
         outcomes: list[bool | Exception] = [WriteInterrupted() for _ in group]
         try:
             with write_transaction(self._engine) as conn:
-                written = [self._write_own(conn, pending) for pending in group]
+                if len(group) == 1:  # it fails alone anyway: no savepoint needed
+                    written: list[bool | Exception] = [self._write(conn, group[0])]
+                else:
+                    written = [self._write_own(conn, pending) for pending in group]
             outcomes = written
         except Exception as exc:  # noqa: BLE001 - raised again in the requests it belongs to
             outcomes = [exc] * len(group)
