@@ -370,6 +370,25 @@ def group_sizes(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[int
     return sizes
 
 
+def one_then_three_together(
+    services: Services, write_key: str, odd_key: str
+) -> tuple[Sending, list[Sending]]:
+    """While the write lock is held: "a" comes first (it writes alone once the lock is
+    free), then "b", one with `odd_key`, and "c", which wait and are written together."""
+    with write_lock_held(services):
+        first = Sending(services, write_key, "a")
+        time.sleep(0.2)
+        together = [
+            Sending(services, write_key, "b"),
+            Sending(services, odd_key, "odd"),
+            Sending(services, write_key, "c"),
+        ]
+        time.sleep(0.2)
+    for s in [first, *together]:
+        s.join(10)
+    return first, together
+
+
 def test_requests_that_wait_for_the_write_lock_answer_only_once_they_are_committed(
     services: Services, write_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -403,17 +422,7 @@ def test_a_request_whose_write_fails_fails_alone_among_those_written_together(
             " BEGIN SELECT RAISE(ABORT, 'this source is refused'); END"
         )
     sizes = group_sizes(services, monkeypatch)
-    with write_lock_held(services):
-        first = Sending(services, write_key, "a")
-        time.sleep(0.2)  # it writes alone once the lock is free; the next three wait together
-        together = [
-            Sending(services, write_key, "b"),
-            Sending(services, refused["writeKey"], "r"),
-            Sending(services, write_key, "c"),
-        ]
-        time.sleep(0.2)
-    for s in [first, *together]:
-        s.join(10)
+    first, together = one_then_three_together(services, write_key, refused["writeKey"])
 
     assert first.error is None
     assert [s.error is None for s in together] == [True, False, True]
@@ -436,17 +445,7 @@ def test_requests_whose_group_write_is_interrupted_do_not_answer_as_accepted(
         return write(conn, pending)
 
     monkeypatch.setattr(services.ingest, "_write", interrupted_for_one_source)
-    with write_lock_held(services):
-        first = Sending(services, write_key, "a")
-        time.sleep(0.2)
-        together = [
-            Sending(services, write_key, "b"),
-            Sending(services, interrupting["writeKey"], "i"),
-            Sending(services, write_key, "c"),
-        ]
-        time.sleep(0.2)
-    for s in [first, *together]:
-        s.join(10)
+    first, together = one_then_three_together(services, write_key, interrupting["writeKey"])
 
     assert first.error is None
     assert isinstance(together[0].error, KeyboardInterrupt)  # the one writing the group
