@@ -269,17 +269,21 @@ def ingest(url: str, write_key: str) -> tuple[float, list[float], int]:
     ]
     latencies: list[float] = []
     counts = [0] * INGEST_THREADS
+    failures: list[BaseException] = []
     stop_at = time.perf_counter() + INGEST_SECONDS
 
     def send(index: int) -> None:
-        with BatchSender(url, write_key) as sender:
-            for body in bodies[index]:
-                if time.perf_counter() >= stop_at:
-                    break
-                started = time.perf_counter()
-                sender.post(body)
-                latencies.append((time.perf_counter() - started) * 1000)
-                counts[index] += BATCH_EVENTS
+        try:
+            with BatchSender(url, write_key) as sender:
+                for body in bodies[index]:
+                    if time.perf_counter() >= stop_at:
+                        break
+                    started = time.perf_counter()
+                    sender.post(body)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    counts[index] += BATCH_EVENTS
+        except BaseException as exc:  # noqa: BLE001 - raised again once every sender ended
+            failures.append(exc)
 
     started = time.perf_counter()
     threads = [threading.Thread(target=send, args=(i,)) for i in range(INGEST_THREADS)]
@@ -287,6 +291,8 @@ def ingest(url: str, write_key: str) -> tuple[float, list[float], int]:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise SystemExit(f"ingest failed: {failures[0]!r}")
     return sum(counts) / (time.perf_counter() - started), latencies, sum(counts)
 
 
