@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event
 
 from headrace.store.delivery_queries import IntakeTotals, intake_totals, outcome_totals
 
@@ -153,3 +155,27 @@ def outcome_counts(conn: Connection, target_id: str) -> dict[tuple[str, str], in
 def intake_counts(conn: Connection, source_id: str) -> IntakeTotals:
     """Every event a source accepted, and rejected by reason."""
     return intake_totals(conn, source_id, *ALL_TIME)
+
+
+@contextmanager
+def disk_full(engine: Engine) -> Iterator[None]:
+    """Within the block, the SQLite database cannot grow by one page, as on a full disk.
+
+    The file is vacuumed first (no free pages left to reuse), then each connection the
+    engine opens is capped at the pages the database has. Nothing else may be using the
+    engine (its pool is emptied on the way in and out)."""
+
+    def capped(dbapi_connection: Any, _record: Any) -> None:
+        (pages,) = dbapi_connection.execute("PRAGMA page_count").fetchone()
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("VACUUM")
+    engine.dispose()
+    event.listen(engine, "connect", capped)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", capped)
+        engine.dispose()

@@ -106,3 +106,23 @@ def only_error(response: Any, status: int) -> dict[str, Any]:
     assert len(errors) >= 1
     error: dict[str, Any] = errors[0]
     return error
+
+
+def connected_source(owner: Caller, name: str) -> dict[str, Any]:
+    """A source connected to a webhook destination (which nothing delivers to here)."""
+    source: dict[str, Any] = owner.data(
+        owner.post("/sources", {"name": name, "kind": "TRACKING"}), 201
+    )
+    owner.data(
+        owner.post(
+            "/destinations",
+            {
+                "name": f"{name} warehouse",
+                "kind": "WEBHOOK",
+                "sourceIds": [source["id"]],
+                "settings": {"url": "https://hooks.example/in"},
+            },
+        ),
+        201,
+    )
+    return source

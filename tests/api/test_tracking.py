@@ -17,35 +17,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from headrace.services import Services
-from headrace.services.ingest import WRITE_KEY_TTL_S, WriteInterrupted
+from headrace.services.ingest import WRITE_KEY_TTL_S, IngestError, WriteInterrupted
 from headrace.store.database import sqlite_path
 from headrace.store.delivery_queries import IntakeTotals
 from headrace.store.queue import jobs
-from tests.api.support import Caller
+from tests.api.support import Caller, connected_source
 from tests.helpers import intake_counts
 
 RUN_PIPELINE = False
 """Without the pipeline's own workers: accepted events stay in the queue to be looked at."""
-
-
-def connected_source(owner: Caller, name: str) -> dict[str, Any]:
-    """A source connected to a webhook destination (which nothing delivers to here)."""
-    source: dict[str, Any] = owner.data(
-        owner.post("/sources", {"name": name, "kind": "TRACKING"}), 201
-    )
-    owner.data(
-        owner.post(
-            "/destinations",
-            {
-                "name": f"{name} warehouse",
-                "kind": "WEBHOOK",
-                "sourceIds": [source["id"]],
-                "settings": {"url": "https://hooks.example/in"},
-            },
-        ),
-        201,
-    )
-    return source
 
 
 @pytest.fixture
@@ -449,5 +429,9 @@ def test_requests_whose_group_write_is_interrupted_do_not_answer_as_accepted(
 
     assert first.error is None
     assert isinstance(together[0].error, KeyboardInterrupt)  # the one writing the group
-    assert [type(s.error) for s in together[1:]] == [WriteInterrupted, WriteInterrupted]
+    # The others are told to send their events again.
+    for s in together[1:]:
+        assert isinstance(s.error, IngestError)
+        assert (s.error.status, s.error.code) == (503, "store_unavailable")
+        assert isinstance(s.error.__cause__, WriteInterrupted)
     assert [e["messageId"] for e in queued_events(services)] == ["a"]

@@ -112,4 +112,4 @@ def test_openapi_document_lists_the_management_routes(shared_server: ServerProce
     for path in ("/v1/track", "/v1/batch", "/v1/import"):
         operation = paths[path]["post"]
         assert {p["name"] for p in operation["parameters"]} == {"Authorization", "Content-Encoding"}
-        assert set(operation["responses"]) == {"200", "400", "401"}
+        assert set(operation["responses"]) == {"200", "400", "401", "503"}

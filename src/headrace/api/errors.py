@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headrace.log import get_logger, loggable_path
@@ -20,6 +21,7 @@ from headrace.services import (
     Unauthenticated,
     Unprocessable,
 )
+from headrace.store.database import unavailable_because
 
 _STATUS_OF_SERVICE_ERROR: dict[type[ServiceError], int] = {
     InvalidInput: 400,
@@ -61,6 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _store_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -102,6 +105,18 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     else:
         message = str(exc.detail)
     return error_response(status, type_, message, dict(exc.headers or {}) or None)
+
+
+async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database could not be used (its disk is full, it stayed locked, it cannot be
+    read): a 503 with the reason in a few words; the driver's message goes to the log."""
+    _log.error(
+        "the database could not be used",
+        exc_info=exc,
+        extra={"method": request.method, "path": loggable_path(request.url.path)},
+    )
+    reason = unavailable_because(exc)
+    return error_response(503, "store-unavailable", f"headrace cannot answer now: {reason}.")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

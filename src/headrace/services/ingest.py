@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from headrace.pipeline.catalog import Catalog, DestinationPlan, Memo
 from headrace.pipeline.router import FanOut
@@ -26,7 +27,7 @@ from headrace.spec import (
     Arrival,
     prepare_event,
 )
-from headrace.store.database import write_transaction
+from headrace.store.database import unavailable_because, write_transaction
 from headrace.store.intake import IntakeLog
 from headrace.store.queue import WorkQueue
 
@@ -107,6 +108,23 @@ def decode_body(raw: bytes, content_encoding: str | None) -> Any:
         raise IngestError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
 
 
+def store_unavailable(error: Exception) -> IngestError:
+    """A 503 for a request whose events the store could not take (the disk is full, the
+    database stayed locked, a write failed or was cut short): the client sends it again,
+    and an event that was stored after all is still delivered once, by its messageId."""
+    reason = (
+        "headrace stopped while writing them"
+        if isinstance(error, WriteInterrupted)
+        else unavailable_because(error)
+    )
+    return IngestError(
+        503,
+        "store_unavailable",
+        f"The events could not be stored: {reason}. Send them again"
+        " (a messageId already stored is delivered once).",
+    )
+
+
 class IngestService:
     def __init__(
         self,
@@ -145,6 +163,14 @@ class IngestService:
         body = decode_body(raw, content_encoding)
         if not isinstance(body, dict):
             raise IngestError(400, "invalid_body", "The body must be a JSON object.")
+        try:
+            return self._accept(path_type, body, authorization)
+        except OperationalError as exc:  # reading the write key's source or its destinations
+            raise store_unavailable(exc) from exc
+
+    def _accept(
+        self, path_type: str, body: dict[str, Any], authorization: str | None
+    ) -> IngestResult:
         source = self._authenticate(authorization, body.get("writeKey"))
         items, defaults = self._items(path_type, body)
         arrival = Arrival.of(datetime.now(UTC))
@@ -220,6 +246,8 @@ class IngestService:
                 with self._waiting_lock:
                     group, self._waiting = self._waiting, []
                 self._write_group(group)
+        if isinstance(mine.outcome, OperationalError | WriteInterrupted):
+            raise store_unavailable(mine.outcome) from mine.outcome
         if isinstance(mine.outcome, Exception):
             raise mine.outcome
         return bool(mine.outcome)

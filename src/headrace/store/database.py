@@ -178,3 +178,25 @@ def describe_failure(engine: Engine, exc: SQLAlchemyError) -> str:
         where = str(path)
     reason = str(getattr(exc, "orig", None) or exc).strip().rstrip(".")
     return f"The database {where} cannot be used: {reason}."
+
+
+_UNAVAILABLE_BECAUSE = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_BUSY": "another writer held the database too long",
+    "SQLITE_LOCKED": "another writer held the database too long",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_IOERR": "the disk failed to read or write",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_CORRUPT": "the database file is damaged",
+}
+
+
+def unavailable_because(exc: BaseException) -> str:
+    """Why the database could not be used, in a few words safe to show a client: the
+    driver's own message (which may name hosts and users) is for the operator's log."""
+    driver_error = getattr(exc, "orig", None) or exc
+    name = str(getattr(driver_error, "sqlite_errorname", ""))
+    for prefix, reason in _UNAVAILABLE_BECAUSE.items():
+        if name.startswith(prefix):
+            return reason
+    return "the database could not be used"

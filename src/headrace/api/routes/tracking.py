@@ -52,6 +52,11 @@ _OPENAPI: dict[str, Any] = {
         },
         "400": {"description": "The body cannot be read or is over a limit.", **_ERROR},
         "401": {"description": "No write key, or no enabled source has it.", **_ERROR},
+        "503": {
+            "description": "The store could not take the events (`store_unavailable`):"
+            " send them again.",
+            **_ERROR,
+        },
     },
 }
 
