@@ -165,7 +165,7 @@ class IngestService:
             raise IngestError(400, "invalid_body", "The body must be a JSON object.")
         try:
             return self._accept(path_type, body, authorization)
-        except OperationalError as exc:  # reading the write key's source or its destinations
+        except (OperationalError, WriteInterrupted) as exc:
             raise store_unavailable(exc) from exc
 
     def _accept(
@@ -246,8 +246,6 @@ class IngestService:
                 with self._waiting_lock:
                     group, self._waiting = self._waiting, []
                 self._write_group(group)
-        if isinstance(mine.outcome, OperationalError | WriteInterrupted):
-            raise store_unavailable(mine.outcome) from mine.outcome
         if isinstance(mine.outcome, Exception):
             raise mine.outcome
         return bool(mine.outcome)
