@@ -98,7 +98,21 @@ def test_a_job_not_yet_due_is_not_claimed(engine: Engine) -> None:
 
     assert claim(engine) == []
     with engine.connect() as conn:
-        assert WorkQueue().next_due(conn, "deliver") == NOW + 10
+        assert WorkQueue().next_due_by_target(conn, "deliver") == {"dst_1": NOW + 10}
+
+
+def test_a_targets_due_jobs_are_counted_up_to_a_batch_from_the_oldest(engine: Engine) -> None:
+    enqueue(engine, *[new_job(not_before=NOW - age) for age in (1, 5, 3, 2, 4)])
+    enqueue(engine, new_job(not_before=NOW + 10))  # not due
+
+    with engine.connect() as conn:
+        three = WorkQueue().due_target(conn, "deliver", NOW, "dst_1", up_to=3)
+        every = WorkQueue().due_target(conn, "deliver", NOW, "dst_1", up_to=100)
+        none = WorkQueue().due_target(conn, "deliver", NOW, "dst_2", up_to=100)
+
+    assert three is not None and (three.due, three.waiting_since) == (3, NOW - 5)
+    assert every is not None and (every.due, every.waiting_since) == (5, NOW - 5)
+    assert none is None
 
 
 def test_extending_a_lease_keeps_the_job_held(engine: Engine) -> None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from headrace.errors import ErrorCategory
 from headrace.log import get_logger
@@ -111,6 +111,11 @@ def fate_of_error(error: dict[str, Any]) -> tuple[str, ErrorCategory, str]:
         category,
         f"{error.get('type', 'Error')}: {error.get('message', '')}",
     )
+
+
+def _batch_size(plan: DestinationPlan | None) -> int:
+    """Jobs in one batch of a destination (as many as a claim takes, if it is gone)."""
+    return plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
 
 
 def queue_for(plan: DestinationPlan) -> str:
@@ -330,33 +335,35 @@ class Deliverer:
                 return
             next_due = self._queue.next_due_by_target(conn, QUEUE_BATCH)
             now, full = self._clock(), self._full()
-            due = [
-                target
+            ready = [
+                (target_id, plan)
                 for target_id, at in sorted(next_due.items(), key=lambda pair: pair[1])
                 if at <= now and target_id not in full
-                if (target := self._queue.due_target(conn, QUEUE_BATCH, now, target_id))
+                if self._has_batch(conn, target_id, plan := self._catalog.destination(target_id))
             ]
-        for target in due:
+        for target_id, plan in ready:
             if len(self._groups) >= GROUP_THREADS:
                 return
-            plan = self._catalog.destination(target.target_id)
-            if plan is not None and not self._batch_ready(plan, target):
-                continue
-            if jobs := self._claim_batch(target.target_id, plan):
-                yield target.target_id, jobs
+            if jobs := self._claim_batch(target_id, plan):
+                yield target_id, jobs
 
     def _claim_batch(self, target_id: str, plan: DestinationPlan | None) -> list[Job]:
         """A batch of `target_id`'s jobs if it is still ready under the write lock (another
         worker may have taken part of it since)."""
-        size = plan.batch_max_events if plan is not None else DELIVER_CLAIM_MAX
         with write_transaction(self._engine) as conn:
-            now = self._clock()
-            target = self._queue.due_target(conn, QUEUE_BATCH, now, target_id)
-            if target is None or (plan is not None and not self._batch_ready(plan, target)):
+            if not self._has_batch(conn, target_id, plan):
                 return []
+            size, now = _batch_size(plan), self._clock()
             return self._queue.claim(
                 conn, QUEUE_BATCH, size, self._lease_s, now, target_id=target_id
             )
+
+    def _has_batch(self, conn: Connection, target_id: str, plan: DestinationPlan | None) -> bool:
+        """Whether `target_id` has a batch to send now (a deleted destination's jobs are
+        taken at once, to be ended)."""
+        size = _batch_size(plan)
+        target = self._queue.due_target(conn, QUEUE_BATCH, self._clock(), target_id, up_to=size)
+        return target is not None and (plan is None or self._batch_ready(plan, target))
 
     def _batch_ready(self, plan: DestinationPlan, target: DueTarget) -> bool:
         """Full, or its longest-waiting event has waited long enough (a destination that no

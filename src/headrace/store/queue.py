@@ -232,15 +232,20 @@ class WorkQueue:
             )
 
     def due_target(
-        self, conn: Connection, queue: str, now: float, target_id: str
+        self, conn: Connection, queue: str, now: float, target_id: str, *, up_to: int
     ) -> DueTarget | None:
-        """How many of `target_id`'s jobs in `queue` are due, and since when the oldest has
-        been waiting (None if none is)."""
-        count, waiting_since = conn.execute(
-            select(func.count(), func.min(jobs.c.available_at)).where(
-                jobs.c.queue == queue, jobs.c.target_id == target_id, jobs.c.available_at <= now
-            )
-        ).one()
+        """How many of `target_id`'s jobs in `queue` are due, counted up to `up_to` (what a
+        batch takes: a backlog is not counted through), and since when the oldest has been
+        waiting (None if none is)."""
+        due = (
+            select(jobs.c.available_at)
+            .where(jobs.c.queue == queue, jobs.c.target_id == target_id, jobs.c.available_at <= now)
+            .order_by(jobs.c.available_at)
+            .limit(up_to)
+            .subquery()
+        )
+        counted = select(func.count(), func.min(due.c.available_at))
+        count, waiting_since = conn.execute(counted).one()
         return None if not count else DueTarget(target_id, int(count), float(waiting_since))
 
     def next_due_by_target(self, conn: Connection, queue: str) -> dict[str, float]:
@@ -258,13 +263,6 @@ class WorkQueue:
     def depth(self, conn: Connection, queue: str) -> int:
         count = conn.execute(select(func.count()).where(jobs.c.queue == queue)).scalar_one()
         return int(count)
-
-    def next_due(self, conn: Connection, queue: str) -> float | None:
-        """When the earliest job of `queue` becomes claimable, or None if it is empty."""
-        value = conn.execute(
-            select(func.min(jobs.c.available_at)).where(jobs.c.queue == queue)
-        ).scalar_one()
-        return None if value is None else float(value)
 
 
 def _by_lease(held: Iterable[Job]) -> Iterator[tuple[int, list[int]]]:
