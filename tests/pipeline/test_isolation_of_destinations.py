@@ -9,17 +9,18 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 
 from headrace.pipeline import Deliverer, PipelineWorkers, Router, deliver
 from headrace.pipeline.catalog import DestinationPlan
-from headrace.pipeline.deliver import SETTLE_TRIES
+from headrace.pipeline.deliver import QUEUE_DELIVER, SETTLE_TRIES
 from headrace.pipeline.retry import RetryPolicy
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, FunctionKind, SandboxPool
 from headrace.store.delivery_queries import recent_outcomes
-from headrace.store.queue import WorkQueue, jobs
+from headrace.store.queue import NewJob, WorkQueue, jobs
 from headrace.store.usage import function_usage
 from tests.helpers import free_port
 from tests.pipeline import test_delivery
@@ -99,6 +100,49 @@ def test_a_dead_destination_does_not_hold_back_the_healthy_one_on_the_same_sourc
     assert statuses(engine, "dead") == {("retrying", "retry"): EVENTS}
     with engine.connect() as conn:
         assert WorkQueue().depth(conn, "deliver") == EVENTS
+
+
+def test_a_busy_destination_gets_the_share_of_a_claim_that_quiet_ones_leave(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    webhooks: WebhookSender,
+    receiver: tuple[Receiver, str],
+    clock: Clock,
+) -> None:
+    """One step claims up to `max_jobs` across the due destinations, an equal share each:
+    what the destinations with a job or two leave goes to the one with a backlog."""
+    _state, url = receiver
+    backlog = {"busy": 100, "quiet-1": 1, "quiet-2": 2, "quiet-3": 1}
+    for dest_id, count in backlog.items():
+        catalog.add(SOURCE, webhook(url, dest_id=dest_id))
+        queued_for(engine, clock, dest_id, count)
+    deliverer = Deliverer(engine, catalog, pool, webhooks, clock=clock)
+
+    deliverer.run_once(max_jobs=40)
+    deliverer.finish()
+    deliverer.close()
+
+    # A share is 10; the quiet ones take 4, and the busy one the other 36.
+    assert statuses(engine, "busy") == {("delivered", ""): 36}
+    for quiet in ("quiet-1", "quiet-2", "quiet-3"):
+        assert statuses(engine, quiet) == {("delivered", ""): backlog[quiet]}
+
+
+def queued_for(engine: Engine, clock: Clock, dest_id: str, count: int) -> None:
+    """`count` events queued for delivery to `dest_id` (as the router would have)."""
+    with engine.connect() as conn:
+        WorkQueue().enqueue(
+            conn,
+            [
+                NewJob(
+                    QUEUE_DELIVER, "ws_1", dest_id, orjson.dumps(track(f"{dest_id}-{i}")),
+                    clock.now, clock.now,
+                )
+                for i in range(count)
+            ],
+        )  # fmt: skip
+        conn.commit()
 
 
 def test_a_destination_that_never_answers_does_not_delay_the_healthy_one(

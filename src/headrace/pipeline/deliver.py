@@ -299,7 +299,8 @@ class Deliverer:
 
     def _claim_singles(self, max_jobs: int) -> list[tuple[str, list[Job]]]:
         """The due jobs of the destinations that waited longest (skipping those with as many
-        groups in flight as allowed), an equal share each."""
+        groups in flight as allowed): an equal share of `max_jobs` each, and what those with
+        fewer jobs leave to those with more."""
         room = min(CLAIM_DESTINATIONS_MAX, GROUP_THREADS - len(self._groups))
         if room <= 0:
             return []
@@ -316,16 +317,22 @@ class Deliverer:
         share = max(1, max_jobs // len(targets))
         with write_transaction(self._engine) as conn:
             now = self._clock()
-            taken = [
-                (
-                    target,
-                    self._queue.claim(
-                        conn, QUEUE_DELIVER, share, self._lease_s, now, target_id=target
-                    ),
+
+            def claim(target: str, count: int) -> list[Job]:
+                return self._queue.claim(
+                    conn, QUEUE_DELIVER, count, self._lease_s, now, target_id=target
                 )
-                for target in targets
-            ]
-        return [(target, jobs) for target, jobs in taken if jobs]
+
+            taken = {target: claim(target, share) for target in targets}
+            # What the destinations with fewer jobs left goes to those that filled their share.
+            left = max_jobs - sum(len(jobs) for jobs in taken.values())
+            filled = [target for target in targets if len(taken[target]) == share]
+            for index, target in enumerate(filled):
+                if (more := left // (len(filled) - index)) > 0:
+                    extra = claim(target, more)
+                    taken[target] += extra
+                    left -= len(extra)
+        return [(target, jobs) for target, jobs in taken.items() if jobs]
 
     def _claim_batches(self) -> Iterator[tuple[str, list[Job]]]:
         """A batch of each batching destination that is ready (skipping those with as many
