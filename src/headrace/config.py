@@ -66,8 +66,9 @@ class Settings:
         the pipeline's default.
     delivery_workers: groups of one destination's jobs a pipeline process has in flight at
         most (default 2).
-    webhook_concurrency: webhook requests one delivery thread keeps in flight to one
-        destination; None means the pipeline's default.
+    webhook_concurrency: webhook requests one group of a destination's jobs keeps in
+        flight at once (up to `delivery_workers` groups per destination); None means the
+        pipeline's default.
     public_url: the base URL the world reaches this service at, for function sources'
         webhook URLs; None means `http://host:port`.
     source_retry_attempts, source_retry_first_min_s, source_retry_first_max_s,
