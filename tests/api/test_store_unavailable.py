@@ -17,6 +17,7 @@ RUN_PIPELINE = False
 
 EVENTS = 1000
 """Enough events that writing them needs new pages (each is queued and remembered)."""
+TRACK = {"type": "track", "event": "Viewed", "userId": "u1"}
 
 
 def queued(services: Services) -> int:
@@ -71,3 +72,21 @@ def test_a_management_request_the_store_cannot_take_is_a_503_saying_why(
         "/functions", {"displayName": "Big", "resourceType": "DESTINATION", "code": big_code}
     )
     assert created.status_code == 201
+
+
+def test_a_tracking_request_whose_source_cannot_be_read_is_a_503_without_the_drivers_words(
+    client: TestClient, services: Services, owner: Caller
+) -> None:
+    source = connected_source(owner, "Web")
+    with services.engine.begin() as conn:  # as a damaged file would: the table is not there
+        conn.exec_driver_sql("ALTER TABLE sources RENAME TO sources_elsewhere")
+
+    refused = client.post("/v1/track", json=TRACK, auth=(source["writeKey"], ""))
+
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "code": "store_unavailable",
+        "message": "The events could not be stored: the database could not be used."
+        " Send them again (a messageId already stored is delivered once).",
+    }
+    assert queued(services) == 0

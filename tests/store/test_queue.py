@@ -164,6 +164,7 @@ def test_next_due_by_target_gives_each_targets_earliest_job_in_that_queue_only(
         job("dst_b", NOW + 5),
         job("dst_b", NOW + 2),
         job("dst_a", NOW),
+        job("dst_a", NOW - 50, queue="batch"),  # earlier, but in another queue
         job("dst_c", NOW - 1, queue="batch"),
     )
 
