@@ -6,7 +6,7 @@ The catalog is a static one: the destinations as the services layer would hand t
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +17,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from headrace.pipeline import DestinationPlan
+from headrace.pipeline import Deliverer, DestinationPlan, RetryPolicy, Router
 from headrace.pipeline.webhook import WebhookSender
 from headrace.runtime import EgressPolicy, SandboxPool
 from headrace.store import open_engine, upgrade_to_head
@@ -163,3 +163,41 @@ def hanging_url() -> Iterator[str]:
     """The URL of an endpoint that takes each request and never answers it."""
     with hanging_endpoint() as hanging:
         yield hanging.url
+
+
+class Clock:
+    """A clock the test moves by hand (`clock.now += 5`)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def catalog() -> StaticCatalog:
+    return StaticCatalog()
+
+
+@pytest.fixture
+def run(
+    engine: Engine, catalog: StaticCatalog, pool: SandboxPool, webhooks: WebhookSender, clock: Clock
+) -> Iterator[Callable[[], None]]:
+    """Route and deliver until idle; a retried job waits for the clock to move on (the
+    retry policy's backoff is at most 4 s)."""
+    policy = RetryPolicy(window_s=100, base_s=1, cap_s=4)
+    router = Router(engine, catalog, clock=clock)
+    deliverer = Deliverer(engine, catalog, pool, webhooks, policy=policy, clock=clock)
+
+    def drain() -> None:
+        while router.run_once() or deliverer.run_once() or deliverer.finish():
+            pass
+
+    yield drain
+    deliverer.close()

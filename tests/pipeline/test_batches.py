@@ -16,23 +16,15 @@ from headrace.pipeline.filters import compile_filter
 from headrace.runtime import EgressPolicy, FunctionKind, SandboxPool
 from headrace.store.delivery_queries import StoredOutcome, recent_outcomes
 from headrace.store.queue import jobs
-from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog
 from tests.pipeline.test_delivery import (
     SOURCE,
-    Clock,
     ingest,
     instance,
     statuses,
     track,
     webhook,
 )
-
-# The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
-# (route and deliver until idle, with a retry policy whose backoff is at most 4 s).
-catalog = test_delivery.catalog
-clock = test_delivery.clock
-run = test_delivery.run
 
 MAX_EVENTS = 20
 MAX_WAIT_S = 10.0

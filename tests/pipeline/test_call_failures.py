@@ -11,14 +11,9 @@ from sqlalchemy import Engine, select
 from headrace.pipeline import FunctionInstancePlan
 from headrace.runtime import FunctionKind, FunctionSpec
 from headrace.store.deliveries import delivery_records
-from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog
-from tests.pipeline.test_delivery import SOURCE, Clock, ingest, statuses, track, webhook
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog
+from tests.pipeline.test_delivery import SOURCE, ingest, statuses, track, webhook
 from tests.runtime.support import ESCAPE
-
-clock = test_delivery.clock
-catalog = test_delivery.catalog
-run = test_delivery.run
 
 _keys = itertools.count()
 

@@ -6,35 +6,22 @@ import itertools
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy import Engine, select
 
 from headrace.pipeline import (
     QUEUE_ROUTE,
-    Deliverer,
     DestinationPlan,
     FunctionInstancePlan,
-    RetryPolicy,
-    Router,
 )
-from headrace.pipeline.webhook import WebhookSender
-from headrace.runtime import FunctionKind, FunctionSpec, SandboxPool
+from headrace.runtime import FunctionKind, FunctionSpec
 from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import NewJob, WorkQueue
 from headrace.store.usage import function_usage
 from tests.helpers import outcome_counts
-from tests.pipeline.conftest import Receiver, StaticCatalog
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog
 
 SOURCE = "src_1"
 _keys = itertools.count()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def track(message_id: str, **fields: Any) -> dict[str, Any]:
@@ -68,32 +55,6 @@ def ingest(engine: Engine, clock: Clock, *events: dict[str, Any]) -> None:
             [NewJob(QUEUE_ROUTE, "ws_1", SOURCE, orjson.dumps(list(events)), clock.now, clock.now)],
         )
         conn.commit()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def catalog() -> StaticCatalog:
-    return StaticCatalog()
-
-
-@pytest.fixture
-def run(
-    engine: Engine, catalog: StaticCatalog, pool: SandboxPool, webhooks: WebhookSender, clock: Clock
-) -> Any:
-    policy = RetryPolicy(window_s=100, base_s=1, cap_s=4)
-    router = Router(engine, catalog, clock=clock)
-    deliverer = Deliverer(engine, catalog, pool, webhooks, policy=policy, clock=clock)
-
-    def drain() -> None:
-        while router.run_once() or deliverer.run_once() or deliverer.finish():
-            pass
-
-    yield drain
-    deliverer.close()
 
 
 def statuses(engine: Engine, dest_id: str = "dst_1") -> dict[tuple[str, str], int]:

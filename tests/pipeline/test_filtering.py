@@ -13,15 +13,8 @@ from headrace.pipeline.filters import CompiledFilter, compile_filters
 from headrace.runtime import FunctionKind
 from headrace.store.delivery_queries import StoredOutcome, recent_outcomes
 from headrace.store.usage import function_usage
-from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog
-from tests.pipeline.test_delivery import SOURCE, Clock, ingest, instance, statuses, webhook
-
-# The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
-# (route and deliver until idle).
-catalog = test_delivery.catalog
-clock = test_delivery.clock
-run = test_delivery.run
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog
+from tests.pipeline.test_delivery import SOURCE, ingest, instance, statuses, webhook
 
 SMALL_ORDERS = {
     "id": "flt_small",

@@ -23,23 +23,15 @@ from headrace.store.delivery_queries import recent_outcomes
 from headrace.store.queue import NewJob, WorkQueue, jobs
 from headrace.store.usage import function_usage
 from tests.helpers import free_port
-from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog, serving
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog, serving
 from tests.pipeline.test_delivery import (
     SOURCE,
-    Clock,
     ingest,
     instance,
     statuses,
     track,
     webhook,
 )
-
-# The delivery tests' fixtures, by name: a static catalog, a controllable clock, and `run`
-# (route and deliver until idle; a retried job waits for the clock to move on).
-catalog = test_delivery.catalog
-clock = test_delivery.clock
-run = test_delivery.run
 
 EVENTS = 30
 HANGING_TIMEOUT_S = 2.0
@@ -145,19 +137,32 @@ def queued_for(engine: Engine, clock: Clock, dest_id: str, count: int) -> None:
         conn.commit()
 
 
-def test_a_destination_that_never_answers_does_not_delay_the_healthy_one(
+@pytest.fixture
+def hanging_and_healthy(
     engine: Engine,
     catalog: StaticCatalog,
-    pool: SandboxPool,
     receiver: tuple[Receiver, str],
     hanging_url: str,
     clock: Clock,
-) -> None:
+) -> Receiver:
+    """Destinations "hanging" (never answers) and "healthy" on SOURCE, EVENTS events routed
+    to each; what the healthy one received."""
     state, healthy_url = receiver
     catalog.add(SOURCE, webhook(hanging_url, dest_id="hanging"))
     catalog.add(SOURCE, webhook(healthy_url, dest_id="healthy"))
     ingest(engine, clock, *[track(f"m{i:02}") for i in range(EVENTS)])
     Router(engine, catalog, clock=clock).run_once()
+    return state
+
+
+def test_a_destination_that_never_answers_does_not_delay_the_healthy_one(
+    engine: Engine,
+    catalog: StaticCatalog,
+    pool: SandboxPool,
+    hanging_and_healthy: Receiver,
+    clock: Clock,
+) -> None:
+    state = hanging_and_healthy
     sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), timeout_s=HANGING_TIMEOUT_S)
     deliverer = Deliverer(engine, catalog, pool, sender, clock=clock)
     delivering = threading.Thread(target=deliverer.run_once)
@@ -274,18 +279,13 @@ def test_a_hanging_destination_with_a_backlog_holds_back_no_other_destination(
     engine: Engine,
     catalog: StaticCatalog,
     pool: SandboxPool,
-    receiver: tuple[Receiver, str],
-    hanging_url: str,
+    hanging_and_healthy: Receiver,
     clock: Clock,
 ) -> None:
     """Many claims' worth of jobs wait for a destination that never answers: the healthy
     destination's jobs all go at once, and the hanging one's stay queued, not stuck in
     threads."""
-    state, healthy_url = receiver
-    catalog.add(SOURCE, webhook(hanging_url, dest_id="hanging"))
-    catalog.add(SOURCE, webhook(healthy_url, dest_id="healthy"))
-    ingest(engine, clock, *[track(f"m{i:02}") for i in range(EVENTS)])
-    Router(engine, catalog, clock=clock).run_once()
+    state = hanging_and_healthy
     # Each claim takes 3 jobs per destination; the hanging one's 3 take 2 timeouts each.
     sender = WebhookSender(EgressPolicy.allowing(["127.0.0.1"]), timeout_s=1.0, concurrency=2)
     deliverer = Deliverer(engine, catalog, pool, sender, clock=clock, groups_each=2)

@@ -8,13 +8,8 @@ from sqlalchemy import Engine
 
 from headrace.pipeline import QUEUE_ROUTE
 from headrace.store.queue import NewJob, WorkQueue
-from tests.pipeline import test_delivery
-from tests.pipeline.conftest import Receiver, StaticCatalog
-from tests.pipeline.test_delivery import SOURCE, Clock, ingest, track, webhook
-
-clock = test_delivery.clock
-catalog = test_delivery.catalog
-run = test_delivery.run
+from tests.pipeline.conftest import Clock, Receiver, StaticCatalog
+from tests.pipeline.test_delivery import SOURCE, ingest, track, webhook
 
 
 def test_an_unreadable_route_job_is_dropped_and_the_ones_behind_it_are_routed(

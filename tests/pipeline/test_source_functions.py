@@ -53,18 +53,10 @@ from headrace.store.sources import Source
 from headrace.store.usage import function_usage
 from headrace.store.workspaces import Workspace
 from tests.helpers import ServerProcess, outcome_counts, start_server
-from tests.pipeline.conftest import Receiver
+from tests.pipeline.conftest import Clock, Receiver
 
 SOURCE_ID = "src_1"
 _keys = itertools.count()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -117,11 +109,6 @@ def receive(
             [NewJob(QUEUE_SOURCE, "ws_1", SOURCE_ID, orjson.dumps(stored), clock.now, clock.now)],
         )
         conn.commit()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
